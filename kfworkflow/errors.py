@@ -38,7 +38,10 @@ class Finding:
 
     def location(self) -> str:
         parts = [p for p in (self.file, self.line, self.col) if p is not None]
-        return ":".join(str(p) for p in parts)
+        where = ":".join(str(p) for p in parts)
+        if self.column_name:
+            where += f" [{self.column_name}]"
+        return where
 
     def __str__(self) -> str:
         where = self.location()

@@ -1,0 +1,1 @@
+"""The ``kfw`` command line: one module per noun; the only layer that prints."""

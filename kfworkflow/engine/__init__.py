@@ -1,0 +1,1 @@
+"""The engine: workspace, imports, passes, escalation ladder, assignments, metrics."""

@@ -1,0 +1,1 @@
+"""Storage: SQLModel tables, migrations, repositories and the append-only decision log."""

@@ -1,0 +1,174 @@
+"""Read-only queries for the CLI and reports."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from kfworkflow.storage.models import (
+    DailyReport,
+    Exemption,
+    MilestoneEvent,
+    Problem,
+    Project,
+    ProjectChange,
+    ProjectMilestone,
+    ProjectTask,
+)
+
+
+def project_dict(project: Project) -> dict[str, Any]:
+    return {
+        "code": project.code,
+        "name": project.name,
+        "category": project.category,
+        "batch": project.batch,
+        "county": project.county,
+        "task_force": project.task_force,
+        "responsible_unit": project.responsible_unit,
+        "responsible_person": project.responsible_person,
+        "owner_unit": project.owner_unit,
+        "total_investment": project.total_investment,
+        "annual_investment": project.annual_investment,
+        "planned_funds": project.planned_funds,
+        "state": project.state,
+        "state_on": project.state_on,
+    }
+
+
+def list_projects(session: Session, *, county: str | None = None, category: str | None = None,
+                  state: str | None = None, limit: int | None = None) -> list[Project]:
+    query = select(Project).order_by(Project.code)
+    if county:
+        query = query.where(Project.county == county)
+    if category:
+        query = query.where(Project.category == category)
+    if state:
+        query = query.where(Project.state == state)
+    if limit:
+        query = query.limit(limit)
+    return list(session.execute(query).scalars())
+
+
+def project_detail(session: Session, project: Project) -> dict[str, Any]:
+    pid = project.id
+    milestones = session.execute(
+        select(ProjectMilestone).where(ProjectMilestone.project_id == pid)
+    ).scalars()
+    tasks = session.execute(
+        select(ProjectTask).where(ProjectTask.project_id == pid).order_by(ProjectTask.id)
+    ).scalars()
+    latest = session.execute(
+        select(DailyReport).where(DailyReport.project_id == pid)
+        .order_by(DailyReport.report_on.desc(), DailyReport.id.desc()).limit(1)  # type: ignore[attr-defined]
+    ).scalars().first()
+    return {
+        **project_dict(project),
+        "milestones": [
+            {"milestone": m.milestone, "planned_on": m.planned_on, "actual_on": m.actual_on}
+            for m in milestones
+        ],
+        "tasks": [
+            {"title": t.title, "owner": t.owner, "due_on": t.due_on, "done_on": t.done_on}
+            for t in tasks
+        ],
+        "latest_report": None if latest is None else {
+            "report_on": latest.report_on,
+            "completed_investment": latest.completed_investment,
+            "funds_arrived": latest.funds_arrived,
+            "funds_disbursed": latest.funds_disbursed,
+        },
+        "problems": [problem_dict(p, project.code) for p in problems(session, project_id=pid)],
+        "exemptions": [
+            {"id": e.id, "reason": e.reason, "from_on": e.from_on, "until_on": e.until_on,
+             "ended_on": e.ended_on}
+            for e in session.execute(select(Exemption).where(Exemption.project_id == pid)).scalars()
+        ],
+    }
+
+
+def problem_dict(problem: Problem, code: str) -> dict[str, Any]:
+    return {
+        "id": problem.id, "project": code, "type": problem.type, "level": problem.level,
+        "title": problem.title, "status": problem.status, "opened_on": problem.opened_on,
+        "resolved_on": problem.resolved_on, "resolution": problem.resolution,
+    }
+
+
+def problems(session: Session, *, project_id: int | None = None, status: str | None = None,
+             level: str | None = None, county: str | None = None) -> list[Problem]:
+    query = select(Problem).order_by(Problem.id)
+    if project_id is not None:
+        query = query.where(Problem.project_id == project_id)
+    if status:
+        query = query.where(Problem.status == status)
+    if level:
+        query = query.where(Problem.level == level)
+    if county:
+        query = query.join(Project, Project.id == Problem.project_id).where(
+            Project.county == county)
+    return list(session.execute(query).scalars())
+
+
+def codes_by_id(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    rows = session.execute(select(Project.id, Project.code).where(
+        Project.id.in_(list(set(ids)))))  # type: ignore[union-attr]
+    return {pid: code for pid, code in rows}
+
+
+def ledger_counts(session: Session) -> dict[str, Any]:
+    rows = session.execute(select(Project.county, Project.category, Project.state,
+                                  func.count()).group_by(Project.county, Project.category,
+                                                         Project.state)).all()
+    by_county: Counter[str] = Counter()
+    by_category: Counter[str] = Counter()
+    by_state: Counter[str] = Counter()
+    by_category_state: dict[str, Counter[str]] = {}
+    for county, category, state, count in rows:
+        by_county[county] += count
+        by_category[category] += count
+        by_state[state] += count
+        by_category_state.setdefault(category, Counter())[state] += count
+    return {
+        "projects": sum(by_county.values()),
+        "by_county": dict(sorted(by_county.items())),
+        "by_category": dict(sorted(by_category.items())),
+        "by_state": dict(sorted(by_state.items())),
+        "by_category_state": {k: dict(v) for k, v in sorted(by_category_state.items())},
+    }
+
+
+def last_report_on(session: Session) -> date | None:
+    return session.execute(select(func.max(DailyReport.report_on))).scalar()
+
+
+def project_history(session: Session, project: Project) -> list[dict[str, Any]]:
+    """Events, changes and reports of one project in time order."""
+    pid = project.id
+    items: list[dict[str, Any]] = []
+    for e in session.execute(select(MilestoneEvent).where(MilestoneEvent.project_id == pid)
+                             ).scalars():
+        items.append({"at": e.recorded_at, "on": e.occurred_on, "kind": "milestone",
+                      "what": f"{e.from_state or '-'} → {e.to_state}", "actor": e.actor,
+                      "source": e.source, "reason": e.reason})
+    for c in session.execute(select(ProjectChange).where(ProjectChange.project_id == pid)
+                             ).scalars():
+        items.append({"at": c.changed_at, "on": None, "kind": "change",
+                      "what": f"{c.field}: {c.old_value} → {c.new_value}", "actor": c.actor,
+                      "source": c.source, "reason": None})
+    for r in session.execute(select(DailyReport).where(DailyReport.project_id == pid)).scalars():
+        items.append({"at": r.recorded_at, "on": r.report_on, "kind": "report",
+                      "what": f"investment {r.completed_investment}, funds {r.funds_arrived}, "
+                              f"disbursed {r.funds_disbursed}",
+                      "actor": r.actor, "source": r.source, "reason": r.note})
+    for p in problems(session, project_id=pid):
+        items.append({"at": p.opened_at, "on": p.opened_on, "kind": "problem",
+                      "what": f"[{p.type}/{p.level}] {p.title} ({p.status})", "actor": p.actor,
+                      "source": p.source, "reason": p.resolution})
+    items.sort(key=lambda i: (i["on"] or i["at"].date(), i["at"]))
+    return items
