@@ -7,8 +7,8 @@ the package nor a complete file section covers is unknown: ``CalendarError``, or
 when loaded with ``fallback="weekends-only"``.
 
 Counting is table-driven: each year, built on first use, holds prefix counts of workdays by day
-of year and the ordinals of its workdays, so ``workdays_between`` is O(1) per year spanned and
-``add_workdays`` is a direct index.
+of year and the ordinals of its workdays, so ``workdays_between`` is O(1) (whole years in between
+are summed once per pair of years and remembered) and ``add_workdays`` is a direct index.
 """
 
 from __future__ import annotations
@@ -83,10 +83,14 @@ class WorkCalendar:
 
     version: str
     fallback: Fallback = "error"
-    data_file: Path | None = None
+    data_file: Path | None = field(default=None, compare=False)
     _package: PackageSchedule = field(default_factory=package_schedule, repr=False, compare=False)
     _data: CalendarData | None = field(default=None, repr=False, compare=False)
     _tables: dict[int, _YearTable] = field(default_factory=dict, repr=False, compare=False)
+    # workdays in the whole years strictly between two years, keyed by (first, last) year
+    _full_years: dict[tuple[int, int], int] = field(
+        default_factory=dict, repr=False, compare=False
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
@@ -193,7 +197,12 @@ class WorkCalendar:
         if a.year == b.year:
             return start.through(b.toordinal()) - start.through(a.toordinal())
         end = self._table(b.year)
-        middle = sum(self._table(year).total for year in range(a.year + 1, b.year))
+        middle = 0
+        if b.year - a.year > 1:
+            middle = self._full_years.get((a.year, b.year), -1)
+            if middle < 0:
+                middle = sum(self._table(year).total for year in range(a.year + 1, b.year))
+                self._full_years[(a.year, b.year)] = middle  # same value from any thread
         return start.total - start.through(a.toordinal()) + middle + end.through(b.toordinal())
 
     def add_workdays(self, d: date, n: int) -> date:

@@ -231,7 +231,9 @@ def test_version_changes_with_file_content(tmp_path: Path) -> None:
     same = WorkCalendar.load(write(tmp_path, COMPLETE_2027, "b.yaml"))
     other = WorkCalendar.load(write(tmp_path, COMPLETE_2027 + "local: {}\n", "c.yaml"))
     assert first.version == same.version
+    assert first == same and hash(first) == hash(same)
     assert first.version != other.version
+    assert first != other
     assert WorkCalendar.load().version == "cc1.11.0"
 
 
