@@ -1,0 +1,164 @@
+"""Reason templates: Jinja2 in a sandbox, checked for undefined names when rules are compiled.
+
+Reasons are plain text (HTML escaping happens where they are shown). A template that is only
+text and ``{{ name }}`` / ``{{ a.b }}`` outputs is rendered by a fast path that joins strings;
+anything else (filters, conditions) goes through the sandboxed Jinja2 template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+EXTRA_NAMES = ("as_of", "today", "recipient", "deadline_on", "level", "level_name", "rule_title")
+
+
+def _pct(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    return f"{float(value) * 100:.{digits}f}%"
+
+
+def _num(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    return f"{float(value):,.{digits}f}"
+
+
+def _pp(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    return f"{float(value):+.{digits}f}"
+
+
+def text(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1 else f"{value:,.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _finalize(value: Any) -> Any:
+    return text(value) if value is None or isinstance(value, float | bool) else value
+
+
+ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, finalize=_finalize,
+                           keep_trailing_newline=False)
+ENV.filters.update({"pct": _pct, "num": _num, "pp": _pp})
+
+
+@dataclass(frozen=True)
+class ReasonIssue:
+    message: str
+    line: int | None = None
+    hint: str | None = None
+
+
+class ReasonTemplate:
+    """A compiled reason template; ``render`` takes the flat facts, let values and extras."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._parts: list[str | tuple[str, ...]] | None = None
+        self._template: Any = None
+        tree = ENV.parse(source)
+        self._parts = _simple_parts(tree)
+        if self._parts is None:
+            self._template = ENV.from_string(source)
+
+    def render(self, flat: Mapping[str, Any], nested: Callable[[], Mapping[str, Any]]) -> str:
+        if self._parts is not None:
+            return "".join(p if isinstance(p, str) else text(flat.get(".".join(p)))
+                           for p in self._parts)
+        return str(self._template.render(**nested()))
+
+
+def check_template(source: str, names: Iterable[str]) -> list[ReasonIssue]:
+    """Every name the template reads must be a fact, a let value or an extra."""
+    try:
+        tree = ENV.parse(source)
+    except TemplateSyntaxError as exc:
+        return [ReasonIssue(f"reason template syntax error: {exc.message}", exc.lineno)]
+    known = set(names) | set(EXTRA_NAMES)
+    tops = {n.split(".")[0] for n in known}
+    issues = []
+    for node in tree.find_all(nodes.Name):
+        if node.ctx == "load" and node.name not in tops and not _is_loop_var(tree, node.name):
+            issues.append(ReasonIssue(f"reason template uses undefined variable {node.name!r}",
+                                      node.lineno, _suggest(node.name, tops)))
+    for path, line in _dotted_reads(tree):
+        if path[0] in tops and ".".join(path) not in known and not any(
+                k.startswith(".".join(path) + ".") for k in known):
+            issues.append(ReasonIssue(
+                f"reason template uses undefined variable {'.'.join(path)!r}", line,
+                _suggest(".".join(path), known)))
+    return issues
+
+
+def template_reads(source: str) -> set[str]:
+    """Dotted names a template reads (``planned.started``, ``late_days``)."""
+    tree = ENV.parse(source)
+    names = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
+    names |= {".".join(path) for path, _ in _dotted_reads(tree)}
+    return names
+
+
+def _suggest(name: str, options: Iterable[str]) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(options), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+def _is_loop_var(tree: nodes.Template, name: str) -> bool:
+    for loop in tree.find_all(nodes.For):
+        if isinstance(loop.target, nodes.Name) and loop.target.name == name:
+            return True
+    for assign in tree.find_all(nodes.Assign):
+        if isinstance(assign.target, nodes.Name) and assign.target.name == name:
+            return True
+    return False
+
+
+def _dotted(node: nodes.Node) -> tuple[str, ...] | None:
+    if isinstance(node, nodes.Name):
+        return (node.name,)
+    if isinstance(node, nodes.Getattr):
+        inner = _dotted(node.node)
+        return None if inner is None else (*inner, node.attr)
+    return None
+
+
+def _dotted_reads(tree: nodes.Template) -> list[tuple[tuple[str, ...], int]]:
+    reads = []
+    for node in tree.find_all(nodes.Getattr):
+        path = _dotted(node)
+        if path is not None and len(path) > 1:
+            reads.append((path, node.lineno))
+    return reads
+
+
+def _simple_parts(tree: nodes.Template) -> list[str | tuple[str, ...]] | None:
+    parts: list[str | tuple[str, ...]] = []
+    for stmt in tree.body:
+        if not isinstance(stmt, nodes.Output):
+            return None
+        for child in stmt.nodes:
+            if isinstance(child, nodes.TemplateData):
+                parts.append(child.data)
+                continue
+            path = _dotted(child)
+            if path is None:
+                return None
+            parts.append(path)
+    return parts
