@@ -16,7 +16,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # The engine itself is handed over (env.py reads it); URLs may hold '%', which the
+    # ini-style option parser would misread.
     config.attributes["engine"] = engine
     return config
 

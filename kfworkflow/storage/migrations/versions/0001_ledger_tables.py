@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 13:59:39.837116
+Create Date: 2026-11-28
 """
 
 from __future__ import annotations
