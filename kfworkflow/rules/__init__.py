@@ -1,0 +1,1 @@
+"""Rules: rule files, facts, and the condition expression language."""
