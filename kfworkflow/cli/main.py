@@ -13,7 +13,15 @@ from pathlib import Path
 import click
 
 from kfworkflow import __version__
-from kfworkflow.cli import db_cmd, ledger_cmd, project_cmds, status_cmd
+from kfworkflow.cli import (
+    calendar_cmd,
+    db_cmd,
+    demo_cmd,
+    ledger_cmd,
+    project_cmds,
+    rules_cmd,
+    status_cmd,
+)
 from kfworkflow.cli.context import workspace_from
 from kfworkflow.cli.output import dumps
 from kfworkflow.errors import FindingsError, InputError, KfwError
@@ -38,7 +46,8 @@ def cli(ctx: click.Context, root: Path, db: str | None, actor: str | None) -> No
     workspace_from(ctx, root, db, actor)
 
 
-for module in (db_cmd, ledger_cmd, project_cmds, status_cmd):
+for module in (db_cmd, ledger_cmd, project_cmds, rules_cmd, calendar_cmd, status_cmd,
+               demo_cmd):
     module.register(cli)
 
 
