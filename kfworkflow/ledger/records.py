@@ -145,7 +145,9 @@ class RowReader:
 
     def where(self, column: Column) -> str:
         header = self.header_of.get(column.field, column.zh)
-        letter = self.sheet.header_columns.get(header, "")
+        letter = str(self.sheet.header_columns.get(header, ""))
+        if letter.isdigit():
+            letter = _column_letter(int(letter))
         return f"column {letter} {header}".replace("  ", " ").strip()
 
     def value(self, row: Row, field_name: str, findings: list[Finding]) -> Any:
@@ -218,6 +220,15 @@ class RowReader:
                                           "expected 县级, 市级 or 省级 (county, city, province)"))
             return None
         return level
+
+
+def _column_letter(index: int) -> str:
+    """1 → A, 27 → AA: CSV columns named as a spreadsheet shows them."""
+    letters = ""
+    while index > 0:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(ord("A") + rem) + letters
+    return letters
 
 
 def _text(raw: object) -> str | None:
