@@ -440,7 +440,8 @@ class _Checker:
     def history_call(self, node: Call) -> str:
         _, result, noun = HISTORY_FUNCTIONS[node.func]
         for arg in node.args:
-            self.visit(arg)
+            if not isinstance(arg, Name):  # a bare name here is a missing quote, not a field
+                self.visit(arg)
         if len(node.args) != 1:
             self.report(WRONG_ARITY, f"{node.func}() takes 1 argument, got {len(node.args)}",
                         node.pos)
@@ -448,8 +449,10 @@ class _Checker:
         literal = history_literal(node)
         example = f"{node.func}('start')" if noun == "dimension" else f"{node.func}('rule_id')"
         if literal is None:
+            arg = node.args[0]
+            hint = f"write {node.func}('{arg.name}')" if isinstance(arg, Name) else None
             self.report(BAD_HISTORY_ARGUMENT,
-                        f"{node.func}() needs a quoted {noun}, e.g. {example}", node.args[0].pos)
+                        f"{node.func}() needs a quoted {noun}, e.g. {example}", arg.pos, hint)
             return result
         if self.schema is None:
             return result

@@ -37,6 +37,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import types
+import warnings
 from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
@@ -247,7 +248,9 @@ def compile_expr(
     inlined); any issue raises RuleCheckError carrying one Finding per issue.
     """
     module, constants = _build_module(node, name, schema)
-    code = compile(module, f"<rule:{name}>", "exec")
+    with warnings.catch_warnings():  # e.g. `1 is not none`: fine in a rule, noise to Python
+        warnings.simplefilter("ignore", SyntaxWarning)
+        code = compile(module, f"<rule:{name}>", "exec")
     function_code = next(
         const for const in code.co_consts
         if isinstance(const, types.CodeType) and const.co_name == "_fn"
