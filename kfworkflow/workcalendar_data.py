@@ -60,12 +60,12 @@ def load_calendar_data(path: Path) -> CalendarData:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        finding = Finding("CAL_FILE", f"cannot read calendar data file: {exc.strerror}", source)
+        finding = Finding("KFW-C002", f"cannot read calendar data file: {exc.strerror}", source)
         raise InputError(f"calendar data file {source} cannot be read", [finding]) from exc
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        finding = Finding("CAL_FILE", "calendar data file is not UTF-8 text", source)
+        finding = Finding("KFW-C002", "calendar data file is not UTF-8 text", source)
         raise InputError(f"calendar data file {source} is not UTF-8", [finding]) from exc
     parser = _Parser(source)
     parser.parse(text)
@@ -103,10 +103,10 @@ class _Parser:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else None
             col = mark.column + 1 if mark else None
-            self._add("CAL_YAML", f"not valid YAML: {exc.problem or exc}", line=line, col=col)
+            self._add("KFW-C001", f"not valid YAML: {exc.problem or exc}", line=line, col=col)
             return
         except yaml.YAMLError as exc:
-            self._add("CAL_YAML", f"not valid YAML: {exc}")
+            self._add("KFW-C001", f"not valid YAML: {exc}")
             return
         if root is None or _is_null(root):
             return
@@ -125,13 +125,13 @@ class _Parser:
         text = key_node.value if isinstance(key_node, yaml.ScalarNode) else ""
         if not _YEAR.match(text):
             self._add_at(
-                key_node, "CAL_BAD_YEAR", f"year key {text!r} is not a four-digit year",
+                key_node, "KFW-C005", f"year key {text!r} is not a four-digit year",
                 hint="write e.g. 2027:",
             )
             return
         year = int(text)
         if year in self.years:
-            self._add_at(key_node, "CAL_DUPLICATE_KEY", f"year {year} is listed twice")
+            self._add_at(key_node, "KFW-C004", f"year {year} is listed twice")
             return
         where = f"years.{year}"
         body = self._mapping(section, where, YEAR_KEYS)
@@ -142,7 +142,7 @@ class _Parser:
                 complete = complete_node.value.lower() in ("true", "yes", "on")
             else:
                 self._add_at(
-                    complete_node, "CAL_BAD_VALUE", f"{where}.complete must be true or false"
+                    complete_node, "KFW-C006", f"{where}.complete must be true or false"
                 )
         self.years[year] = complete
         for kind in ("holidays", "workdays"):
@@ -153,7 +153,7 @@ class _Parser:
         if _is_null(node):
             return
         if not isinstance(node, yaml.SequenceNode):
-            self._add_at(node, "CAL_BAD_VALUE", f"{where} must be a list of dates or ranges")
+            self._add_at(node, "KFW-C006", f"{where} must be a list of dates or ranges")
             return
         for entry in node.value:
             self._entry(entry, kind, where, year)
@@ -166,7 +166,7 @@ class _Parser:
             return
         if not isinstance(node, yaml.MappingNode):
             self._add_at(
-                node, "CAL_BAD_ENTRY", f"an entry of {where} must be a date or a mapping",
+                node, "KFW-C007", f"an entry of {where} must be a date or a mapping",
                 hint="e.g. {on: 2027-01-01, name: 元旦}",
             )
             return
@@ -175,7 +175,7 @@ class _Parser:
         has_range = "from" in fields or "to" in fields
         if has_on == has_range or (has_range and not ("from" in fields and "to" in fields)):
             self._add_at(
-                node, "CAL_BAD_ENTRY",
+                node, "KFW-C007",
                 f"an entry of {where} needs either on: or both from: and to:",
                 hint="e.g. {on: 2027-01-01, name: 元旦} or {from: 2027-02-06, to: 2027-02-12}",
             )
@@ -189,7 +189,7 @@ class _Parser:
             return
         if first > last:
             self._add_at(
-                node, "CAL_BAD_RANGE",
+                node, "KFW-C008",
                 f"range in {where} runs backwards: from {first} is after to {last}",
             )
             return
@@ -215,7 +215,7 @@ class _Parser:
             return True
         stray = first if first.year < year - 1 else last
         self._add_at(
-            node, "CAL_DATE_OUTSIDE_YEAR",
+            node, "KFW-C009",
             f"{where} lists {stray}, outside {year - 1}–{year + 1}",
             hint=f"put it under the section of its own year, not {year}",
         )
@@ -230,7 +230,7 @@ class _Parser:
         elif earlier.is_workday != day.is_workday:
             section = "local" if day.source == "local" else "years"
             self._add_at(
-                node, "CAL_CONFLICT",
+                node, "KFW-C010",
                 f"{day.on} is listed both as a {_kind_word(earlier)} (line {earlier.line}) and as a"
                 f" {_kind_word(day)} in {section}",
                 hint="keep only one of the two entries",
@@ -241,7 +241,7 @@ class _Parser:
             return None
         if isinstance(node, yaml.ScalarNode) and node.value.strip():
             return str(node.value).strip()
-        self._add_at(node, "CAL_BAD_VALUE", f"name in {where} must be a non-empty text")
+        self._add_at(node, "KFW-C006", f"name in {where} must be a non-empty text")
         return None
 
     def _date(self, node: yaml.Node, where: str) -> date | None:
@@ -253,7 +253,7 @@ class _Parser:
                 pass
         shown = text if isinstance(text, str) else type(node).__name__
         self._add_at(
-            node, "CAL_BAD_DATE", f"{shown!r} in {where} is not a valid date",
+            node, "KFW-C011", f"{shown!r} in {where} is not a valid date",
             hint="write YYYY-MM-DD, e.g. 2027-01-01",
         )
         return None
@@ -268,11 +268,11 @@ class _Parser:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if key not in allowed:
                 self._add_at(
-                    key_node, "CAL_UNKNOWN_KEY", f"unknown key {key!r} in {where}",
+                    key_node, "KFW-C003", f"unknown key {key!r} in {where}",
                     hint="expected one of: " + ", ".join(allowed),
                 )
             elif key in result:
-                self._add_at(key_node, "CAL_DUPLICATE_KEY", f"key {key!r} repeated in {where}")
+                self._add_at(key_node, "KFW-C004", f"key {key!r} repeated in {where}")
             else:
                 result[key] = value
         return result
@@ -281,7 +281,7 @@ class _Parser:
         if _is_null(node):
             return
         if not isinstance(node, yaml.MappingNode):
-            self._add_at(node, "CAL_BAD_VALUE", f"{where} must be a mapping (key: value)")
+            self._add_at(node, "KFW-C006", f"{where} must be a mapping (key: value)")
             return
         yield from node.value
 

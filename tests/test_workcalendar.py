@@ -257,16 +257,16 @@ def test_unknown_keys(tmp_path: Path) -> None:
     )
     path, findings = findings_of(tmp_path, text)
     assert [(f.code, f.file, f.line) for f in findings] == [
-        ("CAL_UNKNOWN_KEY", str(path), 4),
-        ("CAL_UNKNOWN_KEY", str(path), 6),
-        ("CAL_UNKNOWN_KEY", str(path), 7),
+        ("KFW-C003", str(path), 4),
+        ("KFW-C003", str(path), 6),
+        ("KFW-C003", str(path), 7),
     ]
     assert findings[0].message == "unknown key 'holiday' in years.2027"
     assert findings[0].hint == "expected one of: complete, holidays, workdays"
     assert findings[1].message == "unknown key 'label' in an entry of years.2027.workdays"
     assert findings[2].message == "unknown key 'extra' in the document"
     assert str(findings[2]) == (
-        f"{path}:7:1: CAL_UNKNOWN_KEY unknown key 'extra' in the document"
+        f"{path}:7:1: KFW-C003 unknown key 'extra' in the document"
         " (expected one of: years, local)"
     )
 
@@ -281,8 +281,8 @@ def test_bad_dates(tmp_path: Path) -> None:
     )
     path, findings = findings_of(tmp_path, text)
     assert [(f.code, f.location()) for f in findings] == [
-        ("CAL_BAD_DATE", f"{path}:4:14"),
-        ("CAL_BAD_DATE", f"{path}:5:14"),
+        ("KFW-C011", f"{path}:4:14"),
+        ("KFW-C011", f"{path}:5:14"),
     ]
     assert findings[0].message == "'2027-02-30' in years.2027.holidays is not a valid date"
     assert findings[1].message == "'tomorrow' in years.2027.holidays is not a valid date"
@@ -292,7 +292,7 @@ def test_bad_dates(tmp_path: Path) -> None:
 def test_range_running_backwards(tmp_path: Path) -> None:
     text = "local:\n  holidays:\n    - {from: 2022-11-30, to: 2022-11-25, name: 停工}\n"
     path, finding = only_finding(tmp_path, text)
-    assert (finding.code, finding.file, finding.line) == ("CAL_BAD_RANGE", str(path), 3)
+    assert (finding.code, finding.file, finding.line) == ("KFW-C008", str(path), 3)
     assert finding.message == (
         "range in local.holidays runs backwards: from 2022-11-30 is after to 2022-11-25"
     )
@@ -308,7 +308,7 @@ def test_date_both_holiday_and_workday(tmp_path: Path) -> None:
         "      - {on: 2027-10-05}\n"                        # 6
     )
     path, finding = only_finding(tmp_path, text)
-    assert (finding.code, finding.file, finding.line) == ("CAL_CONFLICT", str(path), 6)
+    assert (finding.code, finding.file, finding.line) == ("KFW-C010", str(path), 6)
     assert finding.message == (
         "2027-10-05 is listed both as a holiday (line 4) and as a workday in years"
     )
@@ -317,7 +317,7 @@ def test_date_both_holiday_and_workday(tmp_path: Path) -> None:
 def test_conflict_inside_local(tmp_path: Path) -> None:
     text = "local:\n  holidays: [2022-11-25]\n  workdays: [2022-11-25]\n"
     path, finding = only_finding(tmp_path, text)
-    assert (finding.code, finding.file, finding.line) == ("CAL_CONFLICT", str(path), 3)
+    assert (finding.code, finding.file, finding.line) == ("KFW-C010", str(path), 3)
     assert finding.message == (
         "2022-11-25 is listed both as a holiday (line 2) and as a workday in local"
     )
@@ -339,13 +339,13 @@ def test_entry_shape_year_key_and_complete_flag(tmp_path: Path) -> None:
     )
     path, findings = findings_of(tmp_path, text)
     assert [(f.code, f.line) for f in findings] == [
-        ("CAL_BAD_YEAR", 2),
-        ("CAL_BAD_VALUE", 5),
-        ("CAL_BAD_ENTRY", 7),
-        ("CAL_BAD_ENTRY", 8),
-        ("CAL_BAD_ENTRY", 9),
-        ("CAL_DATE_OUTSIDE_YEAR", 10),
-        ("CAL_BAD_VALUE", 11),
+        ("KFW-C005", 2),
+        ("KFW-C006", 5),
+        ("KFW-C007", 7),
+        ("KFW-C007", 8),
+        ("KFW-C007", 9),
+        ("KFW-C009", 10),
+        ("KFW-C006", 11),
     ]
     assert all(f.file == str(path) for f in findings)
     assert findings[0].message == "year key 'twenty' is not a four-digit year"
@@ -362,14 +362,14 @@ def test_duplicate_keys(tmp_path: Path) -> None:
     text = "years:\n  2027: {complete: true}\n  2027: {complete: false}\nlocal: {}\nlocal: {}\n"
     path, findings = findings_of(tmp_path, text)
     assert [(f.code, f.location(), f.message) for f in findings] == [
-        ("CAL_DUPLICATE_KEY", f"{path}:3:3", "year 2027 is listed twice"),
-        ("CAL_DUPLICATE_KEY", f"{path}:5:1", "key 'local' repeated in the document"),
+        ("KFW-C004", f"{path}:3:3", "year 2027 is listed twice"),
+        ("KFW-C004", f"{path}:5:1", "key 'local' repeated in the document"),
     ]
 
 
 def test_yaml_syntax_error(tmp_path: Path) -> None:
     path, finding = only_finding(tmp_path, "years:\n  2027: {complete: true\n")
-    assert (finding.code, finding.file, finding.line) == ("CAL_YAML", str(path), 3)
+    assert (finding.code, finding.file, finding.line) == ("KFW-C001", str(path), 3)
     assert finding.message.startswith("not valid YAML: ")
 
 
@@ -379,7 +379,7 @@ def test_missing_file(tmp_path: Path) -> None:
         WorkCalendar.load(path)
     assert str(caught.value) == f"calendar data file {path} cannot be read"
     [finding] = caught.value.findings
-    assert (finding.code, finding.file) == ("CAL_FILE", str(path))
+    assert (finding.code, finding.file) == ("KFW-C002", str(path))
     assert finding.message == "cannot read calendar data file: No such file or directory"
 
 
