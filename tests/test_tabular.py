@@ -221,7 +221,7 @@ def test_csv_utf8_with_bom(tmp_path: Path) -> None:
     sheet = read_table(path)
     assert sheet.sheet_name is None
     assert sheet.headers == ["项目代码", "总投资(万元)"]
-    assert sheet.header_columns == {"项目代码": "1", "总投资(万元)": "2"}
+    assert sheet.header_columns == {"项目代码": "A", "总投资(万元)": "B"}
     assert sheet.rows == [Row(2, {"项目代码": "410200", "总投资(万元)": "1,234.5"})]
 
 
@@ -237,7 +237,7 @@ def test_csv_semicolons(tmp_path: Path) -> None:
     path = tmp_path / "daily.csv"
     path.write_text("项目代码;金额;备注\n410200;1,5;x\n", encoding="utf-8")
     sheet = read_table(path)
-    assert sheet.header_columns == {"项目代码": "1", "金额": "2", "备注": "3"}
+    assert sheet.header_columns == {"项目代码": "A", "金额": "B", "备注": "C"}
     assert sheet.rows == [Row(2, {"项目代码": "410200", "金额": "1,5", "备注": "x"})]
 
 
@@ -252,7 +252,7 @@ def test_csv_single_column(tmp_path: Path) -> None:
     path = tmp_path / "codes.csv"
     path.write_text("项目代码\n410200\n", encoding="utf-8")
     sheet = read_table(path)
-    assert sheet.header_columns == {"项目代码": "1"}
+    assert sheet.header_columns == {"项目代码": "A"}
     assert sheet.rows == [Row(2, {"项目代码": "410200"})]
 
 
@@ -317,7 +317,7 @@ def test_csv_duplicate_headers(tmp_path: Path) -> None:
     error = read_error(path)
     assert str(error) == f"{path}: duplicate column headers '项目代码'"
     assert error.findings == [
-        Finding("KFW-T005", "duplicate column header '项目代码' in columns 1 and 3",
+        Finding("KFW-T005", "duplicate column header '项目代码' in columns A and C",
                 file=str(path), line=1, col=3, hint="each column needs a distinct name",
                 column_name="项目代码"),
     ]

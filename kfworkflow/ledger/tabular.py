@@ -1,8 +1,9 @@
 """Reading .xlsx/.csv files into located rows, and writing formula-safe .csv/.xlsx exports.
 
 Reading keeps every row's true number in the file (empty rows are skipped, not renumbered) and
-every header's column (letter for .xlsx, 1-based index for .csv) so that error messages point
-at the exact cell. Values stay raw; :mod:`kfworkflow.ledger.cells` types them.
+every header's column letter (for .csv too: coordinators open CSV files in Excel, which shows
+letters) so that error messages point at the exact cell. Values stay raw;
+:mod:`kfworkflow.ledger.cells` types them.
 
 Writing neutralizes text that a spreadsheet would run as a formula and replaces the target
 atomically, so a crash never leaves half a file behind.
@@ -176,9 +177,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> Sheet:
     numbered = [(number, list(cells)) for number, cells in enumerate(raw_rows, start=1)]
     empty_message = f"worksheet {title!r} is empty; expected a header row"
     header_number, header_cells, data = _split_header(path, numbered, empty_message)
-    columns = _header_positions(
-        path, header_number, header_cells, lambda index: get_column_letter(index + 1)
-    )
+    columns = _header_positions(path, header_number, header_cells)
     rows = [
         Row(number, {header: _cell(cells, index) for header, index in columns.items()})
         for number, cells in data
@@ -187,7 +186,7 @@ def _read_xlsx(path: Path, sheet: str | None) -> Sheet:
         path=path,
         sheet_name=title,
         headers=list(columns),
-        header_columns={header: get_column_letter(index + 1) for header, index in columns.items()},
+        header_columns={header: _column_letter(index) for header, index in columns.items()},
         rows=rows,
     )
 
@@ -202,7 +201,7 @@ def _read_csv(path: Path) -> Sheet:
     delimiter = _sniff_delimiter(text)
     numbered = _csv_records(path, text, delimiter)
     header_number, header_cells, data_rows = _split_header(path, numbered, EMPTY_FILE)
-    columns = _header_positions(path, header_number, header_cells, lambda index: str(index + 1))
+    columns = _header_positions(path, header_number, header_cells)
     findings = [
         Finding(
             "KFW-T007",
@@ -228,7 +227,7 @@ def _read_csv(path: Path) -> Sheet:
         path=path,
         sheet_name=None,
         headers=list(columns),
-        header_columns={header: str(index + 1) for header, index in columns.items()},
+        header_columns={header: _column_letter(index) for header, index in columns.items()},
         rows=rows,
     )
 
@@ -290,10 +289,7 @@ def _split_header(
 
 
 def _header_positions(
-    path: Path,
-    header_number: int,
-    header_cells: list[object],
-    column_label: Callable[[int], str],
+    path: Path, header_number: int, header_cells: list[object]
 ) -> dict[str, int]:
     """Normalized header -> 0-based column index; columns without a header are left out."""
     positions: dict[str, int] = {}
@@ -303,12 +299,12 @@ def _header_positions(
         if not header:
             continue
         if header in positions:
-            first = column_label(positions[header])
+            first = _column_letter(positions[header])
             findings.append(
                 Finding(
                     "KFW-T005",
                     f"duplicate column header {header!r} in columns {first} and "
-                    f"{column_label(index)}",
+                    f"{_column_letter(index)}",
                     file=str(path),
                     line=header_number,
                     col=index + 1,
@@ -322,6 +318,10 @@ def _header_positions(
         names = ", ".join(dict.fromkeys(repr(f.column_name) for f in findings))
         raise InputError(f"{path}: duplicate column headers {names}", findings)
     return positions
+
+
+def _column_letter(index: int) -> str:
+    return get_column_letter(index + 1)
 
 
 def _header_text(cell: object) -> str:
