@@ -65,7 +65,7 @@ def issues_of(text: str) -> list[tuple[str, str, int, str | None]]:
         ("streak('late_start')", "int"),
         ("[1, 2]", "list"),
         ("none", "none"),
-        ("rate + none", "number"),
+        ("rate + none", "any"),
         ("state in ['a', 'b'] or 'x' in tags or 'a' in state", "bool"),
         ("planned.started is none or rate == none", "bool"),
     ],

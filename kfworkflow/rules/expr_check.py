@@ -465,9 +465,9 @@ class _Checker:
 
 def _arithmetic_type(op: str, left: str, right: str) -> str | None:
     """Result type of ``left op right``, or None when the operation makes no sense."""
-    if left == "none" or right == "none":
+    if left == "none" or right == "none":  # always none; `none + 1` might be number or date
         other = right if left == "none" else left
-        return other if other in (*NUMERIC, "date", "any", "none") else None
+        return "any" if other in (*NUMERIC, "date", "any", "none") else None
     if left == "any" or right == "any":
         known = right if left == "any" else left
         return "any" if known in (*NUMERIC, "date", "any") else None
