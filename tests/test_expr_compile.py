@@ -174,6 +174,7 @@ def test_date_arithmetic(text: str, expected: Any) -> None:
         ("round(7, 1)", 7),
         ("coalesce(none, none, 3)", 3),
         ("coalesce(none, 2, 3)", 2),
+        ("coalesce(none, -none, -4)", -4),
         ("len(['a', 'b'])", 2),
         ("len('abc')", 3),
     ],
@@ -315,6 +316,12 @@ def test_generated_code_is_plain_and_inlined() -> None:
     assert source == (
         "def _fn(f, env):\n"
         "    return (_t1 := f.get('rate')) is not None and 0.8 <= _t1 and (_t1 < 1)"
+    )
+    example = "state == 'planned' and working_days_since(planned.started) > 5 and not exempt"
+    assert generated_source(parse(example)) == (
+        "def _fn(f, env):\n"
+        "    return f.get('state') == 'planned' and (_t1 := f.get('planned.started')) is not None"
+        " and (env.workdays_between(_t1, env.as_of) > 5) and (not f.get('exempt'))"
     )
     typed = generated_source(parse("due - planned.started > 3"), SCHEMA)
     assert "_subtract" not in typed

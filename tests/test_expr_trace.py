@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from kfworkflow.errors import RuleCheckError
+from kfworkflow.errors import CalendarError, RuleCheckError
 from kfworkflow.rules.expr_check import FieldSchema, check
 from kfworkflow.rules.expr_compile import compile_expr
 from kfworkflow.rules.expr_parse import parse
@@ -42,6 +42,16 @@ class WeekendCalendar:
 
 
 ENV = WeekendCalendar(dt.date(2022, 11, 30))
+
+
+class KnownYearsCalendar(WeekendCalendar):
+    """Like a real calendar, refuses years it does not know: errors must surface identically."""
+
+    def workdays_between(self, start: dt.date, end: dt.date) -> int:
+        for day in (start, end):
+            if not 2022 <= day.year <= 2023:
+                raise CalendarError(f"no working-day calendar for {day.year}")
+        return super().workdays_between(start, end)
 
 
 def steps_of(text: str, facts: dict[str, Any]) -> tuple[Any, list[str]]:
@@ -104,6 +114,38 @@ def test_literals_show_their_value_and_none_propagates() -> None:
         "previous_light('start') = 'red'",
         "previous_light('start') = 'red' in ['red', 'yellow'] → true",
     ])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "described"),
+    [
+        ("rate > working_days_since(d)", False,
+         ["rate = none > working_days_since(d) (not evaluated) → false"]),
+        ("rate + working_days_since(d) > 1", False,
+         ["rate + working_days_since(d) = none > 1 → false"]),
+        ("days_since(rate) == working_days_until(d)", None, None),
+        ("coalesce(2, working_days_since(d)) > 1", True,
+         ["coalesce(2, working_days_since(d)) = 2",
+          "coalesce(2, working_days_since(d)) = 2 > 1 → true"]),
+    ],
+)
+def test_evaluation_stops_at_a_none_in_both_evaluators(
+    text: str, expected: bool | None, described: list[str] | None
+) -> None:
+    """Short-circuits decide whether a failing calendar is ever asked (here: year 2030)."""
+    env = KnownYearsCalendar(dt.date(2022, 11, 30))
+    facts = {"d": dt.date(2030, 1, 1)}
+    node = parse(text)
+    if expected is None:
+        with pytest.raises(CalendarError, match="no working-day calendar for 2030"):
+            compile_expr(node, "r")(facts, env)
+        with pytest.raises(CalendarError, match="no working-day calendar for 2030"):
+            trace(node, facts, env)
+        return
+    assert compile_expr(node, "r")(facts, env) is expected
+    value, steps = trace(node, facts, env)
+    assert value is expected
+    assert [step.describe() for step in steps] == described
 
 
 def test_trace_refuses_invalid_trees() -> None:
@@ -228,8 +270,8 @@ AS_OF = st.dates(dt.date(2022, 1, 1), dt.date(2023, 12, 31))
 def _outcome(run: Callable[[], Any]) -> tuple[str, Any]:
     try:
         value = run()
-    except (OverflowError, ArithmeticError) as error:  # e.g. a date pushed past year 9999
-        return "raised", type(error)
+    except (ArithmeticError, CalendarError) as error:  # e.g. a date past 9999, unknown year
+        return "raised", (type(error), str(error))
     return "value", (value, type(value))
 
 
@@ -242,7 +284,7 @@ def test_compiled_and_traced_results_agree(text: str, facts: dict[str, Any],
     # the grammar builds well-typed expressions, except orderings against a bare none
     assert all(issue.message.endswith("with none is always false") for issue in issues)
     assume(not issues)
-    env = WeekendCalendar(as_of)
+    env = KnownYearsCalendar(as_of)
     traced = _outcome(lambda: trace(node, facts, env)[0])
     untyped = _outcome(lambda: compile_expr(node, "p")(facts, env))
     typed = _outcome(lambda: compile_expr(node, "p", SCHEMA)(facts, env))

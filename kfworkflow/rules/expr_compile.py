@@ -3,7 +3,7 @@
 ``compile_expr(node)`` returns ``fn(facts, env)``. The function runs close to hand-written Python
 because it *is* Python bytecode: field reads are ``f.get('<name>')``, operators are Python
 operators, and the null rules (see below) are inlined with walrus temporaries, e.g.
-``((_t1 := f.get('rate')) is not None and _t1 < 0.8)``.
+``(_t1 := f.get('rate')) is not None and _t1 < 0.8``.
 
 Why this is safe although it compiles code at run time:
 
@@ -22,14 +22,20 @@ Why this is safe although it compiles code at run time:
 
 Semantics (shared with the tracing interpreter in ``expr_trace``, which reuses the helpers here):
 
-* Operands are evaluated left to right; every operand of an operator or function call is
-  evaluated, then the null rule applies: arithmetic and functions (except ``coalesce``) on a
-  ``none`` give ``none``; an ordering comparison with a ``none`` side is false; ``==``/``!=``
-  compare normally; ``in``/``not in`` with a ``none`` list are false; division by zero is ``none``.
-* ``and``/``or`` short-circuit and give true/false, treating ``none`` as false; comparison chains
-  stop at the first false link, like Python.
+* Evaluation goes left to right and stops as soon as the result is known: ``and``/``or``;
+  comparison chains at the first false link (like Python); ``coalesce`` at the first non-none
+  argument; and any operator, ordering comparison or function at the first ``none`` operand
+  (the rest is not evaluated). So arithmetic and functions (except ``coalesce``) on a ``none``
+  give ``none``, and an ordering comparison with a ``none`` side is false. ``==``/``!=`` and
+  ``in`` always evaluate both sides and compare normally; ``in``/``not in`` a ``none`` list is
+  false. Division by zero is ``none``.
+* ``and``/``or``/``not`` give true/false, treating ``none`` as false.
 * ``date - date`` is whole days; ``date ± int`` moves by calendar days.
 * ``round`` rounds half away from zero (四舍五入), not to even.
+
+Null handling compiles to a chain of ``is not None`` tests in evaluation order, so
+``days_since(planned.started) > 30`` becomes
+``(_t1 := f.get('planned.started')) is not None and (env.as_of - _t1).days > 30``.
 """
 
 from __future__ import annotations
@@ -328,7 +334,6 @@ def _and(tests: list[ast.expr]) -> ast.expr:
     return flat[0] if len(flat) == 1 else ast.BoolOp(ast.And(), flat)
 
 
-_AS_OF = ("env", "as_of")
 _COMPARE_OPS: dict[str, Callable[[], ast.cmpop]] = {
     "==": ast.Eq, "!=": ast.NotEq, "<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE,
     "in": ast.In, "not in": ast.NotIn, "is": ast.Is, "is not": ast.IsNot,
@@ -336,29 +341,48 @@ _COMPARE_OPS: dict[str, Callable[[], ast.cmpop]] = {
 _ARITHMETIC_OPS: dict[str, Callable[[], ast.operator]] = {
     "+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div,
 }
+# functions that never give none for non-none arguments
+_TOTAL_FUNCTIONS = frozenset({
+    "days_since", "days_until", "working_days_since", "working_days_until", "add_days",
+    "add_working_days", "pro_rata_months", "pp_gap", "min", "max", "abs", "round", "len",
+})
 
 
-class _Bound:
-    """An operand evaluated once: ``first`` evaluates it (into a temporary unless it is a
-    constant), ``ref`` reads the value again. ``is_none_literal`` marks the `none` literal."""
+def _is_trivial(expr: ast.expr) -> bool:
+    """Re-reading costs nothing and changes nothing: a temporary, a constant, ``env.as_of``."""
+    if isinstance(expr, ast.Name | ast.Constant):
+        return True
+    return (isinstance(expr, ast.Attribute) and expr.attr == "as_of"
+            and isinstance(expr.value, ast.Name) and expr.value.id == "env")
 
-    def __init__(self, first: ast.expr, ref: ast.expr, constant: bool, none: bool) -> None:
-        self.first = first
-        self.ref = ref
-        self.constant = constant
-        self.is_none_literal = none
-        self.used = False
-        self.known_present = False
 
-    def use(self) -> ast.expr:
-        """The evaluating expression the first time, then the reference."""
-        if self.used:
-            return self.ref
-        self.used = True
-        return self.first
+def has_no_effect(node: Node) -> bool:
+    """Evaluating ``node`` reads nothing and cannot fail: literals, `today`, `-5`."""
+    if isinstance(node, LiteralValue):
+        return True
+    if isinstance(node, Negate):
+        return isinstance(node.operand, LiteralValue)
+    if isinstance(node, ListLiteral):
+        return all(has_no_effect(item) for item in node.items)
+    return isinstance(node, Name) and node.name == TODAY
+
+
+def _is_none_constant(node: Node) -> bool:
+    """`none` or `-none`."""
+    if isinstance(node, Negate):
+        return _is_none_constant(node.operand)
+    return isinstance(node, LiteralValue) and node.value is None
 
 
 class _Generator:
+    """Builds the Python expression for a checked tree.
+
+    ``present(node)`` gives ``(conditions, expr)``: when every condition holds (they run in
+    order, joined by ``and``), ``expr`` is the node's value and is not None. Null handling is
+    then a chain of ``is not None`` tests in evaluation order, e.g. ``days_since(d) > 30`` becomes
+    ``(_t1 := f.get('d')) is not None and (env.as_of - _t1).days > 30``.
+    """
+
     def __init__(self, analysis: Analysis) -> None:
         self.analysis = analysis
         self.constants: dict[str, object] = {}
@@ -377,37 +401,17 @@ class _Generator:
         assert value is None or isinstance(value, str | int | float)
         return ast.Constant(value)
 
-    def is_constant(self, node: Node) -> bool:
-        """Needs no evaluation and is never none: may be repeated or skipped freely."""
-        if isinstance(node, LiteralValue):
-            return node.value is not None
-        if isinstance(node, Negate):
-            return self.is_constant(node.operand)
-        return isinstance(node, Name) and node.name == TODAY
+    def read_fact(self, name: str) -> ast.expr:
+        getter = ast.Attribute(_load("f"), "get", ast.Load())
+        return _call(getter, ast.Constant(name))
 
-    def once(self, node: Node) -> _Bound:
-        """An operand read exactly once: no temporary."""
-        expr = self.value(node)
-        return _Bound(expr, expr, constant=self.is_constant(node), none=False)
-
-    def bind(self, node: Node) -> _Bound:
-        if self.is_constant(node):
-            expr = self.value(node)
-            return _Bound(expr, expr, constant=True, none=False)
-        if isinstance(node, LiteralValue):  # the `none` literal: no temporary needed
-            return _Bound(ast.Constant(None), ast.Constant(None), constant=False, none=True)
+    def temp(self, expr: ast.expr) -> tuple[ast.expr, ast.expr]:
+        """(``(_tN := expr)``, ``_tN``)."""
         self.temp_count += 1
         identifier = f"_t{self.temp_count}"
-        first = ast.NamedExpr(ast.Name(identifier, ast.Store()), self.value(node))
-        return _Bound(first, _load(identifier), constant=False, none=False)
+        return ast.NamedExpr(ast.Name(identifier, ast.Store()), expr), _load(identifier)
 
-    # -- expressions -------------------------------------------------------------------------
-
-    def test(self, node: Node) -> ast.expr:
-        """An expression whose truth is the node's truth (none counts as false)."""
-        if isinstance(node, BoolOp):
-            return self.bool_op(node)
-        return self.value(node)
+    # -- values that may be none ---------------------------------------------------------------
 
     def value(self, node: Node) -> ast.expr:
         match node:
@@ -416,137 +420,110 @@ class _Generator:
             case ListLiteral(items=items):
                 return ast.List([self.value(item) for item in items], ast.Load())
             case Name(name=name):
-                if name == TODAY:
-                    return self.as_of()
-                return self.read_fact(name)
-            case Negate(operand=operand):
-                return self.negate(operand)
+                return self.as_of() if name == TODAY else self.read_fact(name)
             case Not(operand=operand):
                 return ast.UnaryOp(ast.Not(), self.test(operand))
             case BoolOp():
+                if self.is_bool_valued(node):
+                    return self.bool_op(node)
                 return ast.IfExp(self.bool_op(node), ast.Constant(True), ast.Constant(False))
-            case Arithmetic():
-                return self.arithmetic(node)
             case Compare():
                 return self.compare(node)
-            case Call():
-                return self.call(node)
+            case Call(func=func) if func in HISTORY_FUNCTIONS:
+                literal = history_literal(node)
+                assert literal is not None  # guaranteed by the checker
+                return self.read_fact(history_field(func, literal))
+            case Call(func="coalesce"):
+                return self.coalesce(list(node.args))
+            case _:
+                conditions, expr, _ = self.computed(node)
+                if not conditions:
+                    return expr
+                return ast.IfExp(_and(conditions), expr, ast.Constant(None))
 
-    def read_fact(self, name: str) -> ast.expr:
-        getter = ast.Attribute(_load("f"), "get", ast.Load())
-        return _call(getter, ast.Constant(name))
+    def present(self, node: Node) -> tuple[list[ast.expr], ast.expr]:
+        """Conditions after which ``expr`` is the node's value and not None."""
+        if isinstance(node, LiteralValue) and node.value is None:
+            return [ast.Constant(False)], ast.Constant(None)
+        if isinstance(node, Negate | Arithmetic) or (
+            isinstance(node, Call) and node.func in SIGNATURES and node.func != "coalesce"
+        ):
+            conditions, expr, may_be_none = self.computed(node)
+        else:
+            conditions, expr, may_be_none = [], self.value(node), not isinstance(
+                node, LiteralValue | ListLiteral | Compare | BoolOp | Not
+            ) and not (isinstance(node, Name) and node.name == TODAY)
+        if may_be_none:
+            first, ref = self.temp(expr)
+            return [*conditions, _is_not_none(first)], ref
+        return conditions, expr
 
-    def negate(self, operand: Node) -> ast.expr:
-        if isinstance(operand, LiteralValue) and isinstance(operand.value, int | float):
-            return ast.Constant(-operand.value)
-        bound = self.bind(operand)
-        return self.null_propagating([bound], ast.UnaryOp(ast.USub(), bound.ref))
+    def operands_present(
+        self, nodes: list[Node], keep_last: bool = False
+    ) -> tuple[list[ast.expr], list[ast.expr]]:
+        """Conditions and values of operands evaluated left to right, stopping at a none.
 
-    def bool_op(self, node: BoolOp) -> ast.expr:
-        operator: ast.boolop = ast.And() if node.op == "and" else ast.Or()
-        values: list[ast.expr] = []
-        for operand in (node.left, node.right):
-            test = self.test(operand)
-            if isinstance(test, ast.BoolOp) and type(test.op) is type(operator):
-                values.extend(test.values)
-            else:
-                values.append(test)
-        return ast.BoolOp(operator, values)
+        An operand's value is kept in a temporary when something with an effect is evaluated
+        after it (so evaluation order stays left to right) or when ``keep_last`` asks for it.
+        """
+        conditions: list[ast.expr] = []
+        exprs: list[ast.expr] = []
+        for index, node in enumerate(nodes):
+            node_conditions, expr = self.present(node)
+            conditions += node_conditions
+            later_effects = any(not has_no_effect(later) for later in nodes[index + 1:])
+            is_last = index == len(nodes) - 1
+            if (later_effects or (keep_last and is_last)) and not _is_trivial(expr):
+                first, expr = self.temp(expr)
+                conditions.append(_is_not_none(first))
+            exprs.append(expr)
+        return conditions, exprs
 
-    def null_propagating(self, operands: list[_Bound], result: ast.expr,
-                         extra_none_test: ast.expr | None = None) -> ast.expr:
-        """``None if <any operand is none> else result``, evaluating every operand first."""
-        tests = [_is_none(bound.use()) for bound in operands if not bound.constant]
-        missing = [_combine(tests, ast.BitOr())] if tests else []
-        if extra_none_test is not None:
-            missing.append(extra_none_test)
-        if not missing:
-            return result
-        test = missing[0] if len(missing) == 1 else ast.BoolOp(ast.Or(), missing)
-        return ast.IfExp(test, ast.Constant(None), result)
+    def computed(self, node: Node) -> tuple[list[ast.expr], ast.expr, bool]:
+        """(conditions, expression, may the expression itself be None) of an operator or
+        function that gives none when an operand is none."""
+        match node:
+            case Negate(operand=operand):
+                if isinstance(operand, LiteralValue) and isinstance(operand.value, int | float):
+                    return [], ast.Constant(-operand.value), False
+                conditions, (expr,) = self.operands_present([operand])
+                return conditions, ast.UnaryOp(ast.USub(), expr), False
+            case Arithmetic(op="/", left=dividend, right=divisor):
+                return (*self.division(dividend, divisor), False)
+            case Call(func="ratio", args=(dividend, divisor)):
+                return (*self.division(dividend, divisor), False)
+            case Arithmetic():
+                conditions, (left, right) = self.operands_present([node.left, node.right])
+                return conditions, self.arithmetic(node, left, right), False
+            case Call(func=func, args=args):
+                assert func in SIGNATURES  # guaranteed by the checker
+                conditions, exprs = self.operands_present(list(args))
+                return conditions, self.function_body(func, exprs), func not in _TOTAL_FUNCTIONS
+        raise AssertionError(f"not a computed node: {node!r}")
 
-    def arithmetic(self, node: Arithmetic) -> ast.expr:
-        left, right = self.bind(node.left), self.bind(node.right)
+    def division(self, left: Node, right: Node) -> tuple[list[ast.expr], ast.expr]:
+        conditions, (dividend, divisor) = self.operands_present([left, right], keep_last=True)
+        if not (isinstance(divisor, ast.Constant) and divisor.value):
+            conditions.append(ast.Compare(divisor, [ast.NotEq()], [ast.Constant(0)]))
+        return conditions, ast.BinOp(dividend, ast.Div(), divisor)
+
+    def arithmetic(self, node: Arithmetic, left: ast.expr, right: ast.expr) -> ast.expr:
         left_type = self.analysis.type_of(node.left)
         right_type = self.analysis.type_of(node.right)
         numeric = {"int", "number"}
         pair = (left_type, right_type)
-        result: ast.expr
-        if node.op == "/":
-            divisor_is_zero = None
-            if not (right.constant and isinstance(node.right, LiteralValue) and node.right.value):
-                divisor_is_zero = ast.Compare(right.ref, [ast.Eq()], [ast.Constant(0)])
-            quotient = ast.BinOp(left.ref, ast.Div(), right.ref)
-            return self.null_propagating([left, right], quotient, divisor_is_zero)
         if (left_type in numeric and right_type in numeric) or node.op == "*":
-            result = ast.BinOp(left.ref, _ARITHMETIC_OPS[node.op](), right.ref)
-        elif node.op == "+" and pair == ("date", "int"):
-            result = ast.BinOp(left.ref, ast.Add(), _call(_load("_timedelta"), right.ref))
-        elif node.op == "+" and pair == ("int", "date"):
-            result = ast.BinOp(right.ref, ast.Add(), _call(_load("_timedelta"), left.ref))
-        elif node.op == "-" and pair == ("date", "int"):
-            result = ast.BinOp(left.ref, ast.Sub(), _call(_load("_timedelta"), right.ref))
-        elif node.op == "-" and pair == ("date", "date"):
-            result = ast.Attribute(ast.BinOp(left.ref, ast.Sub(), right.ref), "days", ast.Load())
-        else:
-            helper = "_add" if node.op == "+" else "_subtract"
-            result = _call(_load(helper), left.ref, right.ref)
-        return self.null_propagating([left, right], result)
-
-    def compare(self, node: Compare) -> ast.expr:
-        ops = node.ops
-        bounds: list[_Bound] = []
-        for index, operand in enumerate(node.operands):
-            in_middle = 0 < index < len(ops)
-            in_ordering = any(
-                0 <= link < len(ops) and ops[link] in ORDERING_OPS for link in (index - 1, index)
-            )
-            bounds.append(self.bind(operand) if in_middle or in_ordering else self.once(operand))
-        links: list[ast.expr] = []
-        for index, op in enumerate(ops):
-            left, right = bounds[index], bounds[index + 1]
-            right_node = node.operands[index + 1]
-            if op in ORDERING_OPS:
-                links.append(self.ordering_link(op, left, right))
-            elif op in ("in", "not in") and not isinstance(right_node, ListLiteral):
-                helper = "_member" if op == "in" else "_not_member"
-                links.append(_call(_load(helper), left.use(), right.use()))
-            else:
-                left_expr = left.use()
-                links.append(ast.Compare(left_expr, [_COMPARE_OPS[op]()], [right.use()]))
-        return _and(links)
-
-    def ordering_link(self, op: str, left: _Bound, right: _Bound) -> ast.expr:
-        present: list[ast.expr] = []
-        for bound in (left, right):
-            if bound.is_none_literal:
-                bound.use()
-                present.append(ast.Constant(False))
-            elif not bound.constant and not bound.known_present:
-                present.append(_is_not_none(bound.use()))
-                bound.known_present = True  # later links run only if this one held
-        comparison = ast.Compare(left.ref, [_COMPARE_OPS[op]()], [right.ref])
-        if not present:
-            return comparison
-        return ast.BoolOp(ast.And(), [_combine(present, ast.BitAnd()), comparison])
-
-    # -- calls -------------------------------------------------------------------------------
-
-    def call(self, node: Call) -> ast.expr:
-        if node.func in HISTORY_FUNCTIONS:
-            literal = history_literal(node)
-            assert literal is not None  # guaranteed by the checker
-            return self.read_fact(history_field(node.func, literal))
-        if node.func == "coalesce":
-            return self.coalesce(list(node.args))
-        assert node.func in SIGNATURES  # guaranteed by the checker
-        bounds = [self.bind(arg) for arg in node.args]
-        if node.func == "ratio":
-            divisor_is_zero = ast.Compare(bounds[1].ref, [ast.Eq()], [ast.Constant(0)])
-            quotient = ast.BinOp(bounds[0].ref, ast.Div(), bounds[1].ref)
-            return self.null_propagating(bounds, quotient, divisor_is_zero)
-        refs = [bound.ref for bound in bounds]
-        return self.null_propagating(bounds, self.function_body(node.func, refs))
+            return ast.BinOp(left, _ARITHMETIC_OPS[node.op](), right)
+        if node.op == "+" and pair == ("date", "int"):
+            return ast.BinOp(left, ast.Add(), _call(_load("_timedelta"), right))
+        if node.op == "+" and pair == ("int", "date"):
+            return ast.BinOp(right, ast.Add(), _call(_load("_timedelta"), left))
+        if node.op == "-" and pair == ("date", "int"):
+            return ast.BinOp(left, ast.Sub(), _call(_load("_timedelta"), right))
+        if node.op == "-" and pair == ("date", "date"):
+            return ast.Attribute(ast.BinOp(left, ast.Sub(), right), "days", ast.Load())
+        helper = "_add" if node.op == "+" else "_subtract"  # types unknown: decide at run time
+        return _call(_load(helper), left, right)
 
     def function_body(self, func: str, args: list[ast.expr]) -> ast.expr:
         """The call on non-none arguments; simple functions are inlined, the rest call helpers."""
@@ -584,11 +561,70 @@ class _Generator:
         *leading, last = args
         result = self.value(last)
         for arg in reversed(leading):
-            if isinstance(arg, LiteralValue) and arg.value is None:
+            if has_no_effect(arg):  # a constant: either always none or never none
+                if not _is_none_constant(arg):
+                    result = self.value(arg)
                 continue
-            if self.is_constant(arg):
-                result = self.value(arg)
-                continue
-            bound = self.bind(arg)
-            result = ast.IfExp(_is_not_none(bound.first), bound.ref, result)
+            first, ref = self.temp(self.value(arg))
+            result = ast.IfExp(_is_not_none(first), ref, result)
         return result
+
+    # -- true/false ----------------------------------------------------------------------------
+
+    def test(self, node: Node) -> ast.expr:
+        """An expression whose truth is the node's truth (none counts as false)."""
+        return self.bool_op(node) if isinstance(node, BoolOp) else self.value(node)
+
+    def is_bool_valued(self, node: Node) -> bool:
+        """Always evaluates to exactly True or False (so no conversion is needed)."""
+        if isinstance(node, Compare | Not):
+            return True
+        if isinstance(node, BoolOp):
+            return self.is_bool_valued(node.left) and self.is_bool_valued(node.right)
+        return isinstance(node, LiteralValue) and isinstance(node.value, bool)
+
+    def bool_op(self, node: BoolOp) -> ast.expr:
+        operator: ast.boolop = ast.And() if node.op == "and" else ast.Or()
+        values: list[ast.expr] = []
+        for operand in (node.left, node.right):
+            test = self.test(operand)
+            if isinstance(test, ast.BoolOp) and type(test.op) is type(operator):
+                values.extend(test.values)
+            else:
+                values.append(test)
+        return ast.BoolOp(operator, values)
+
+    def compare(self, node: Compare) -> ast.expr:
+        """A chain of links joined by ``and``; a middle operand is evaluated once."""
+        ops = node.ops
+        links: list[ast.expr] = []
+        left_ref: ast.expr | None = None  # the previous link's right operand
+        left_present = False
+        for index, op in enumerate(ops):
+            left_node, right_node = node.operands[index], node.operands[index + 1]
+            reused = index + 1 < len(ops)
+            if op in ORDERING_OPS:
+                if left_ref is None:
+                    conditions, (left, right) = self.operands_present(
+                        [left_node, right_node], keep_last=reused)
+                else:
+                    left = left_ref
+                    conditions = [] if left_present else [_is_not_none(left_ref)]
+                    right_conditions, (right,) = self.operands_present([right_node], reused)
+                    conditions += right_conditions
+                comparison = ast.Compare(left, [_COMPARE_OPS[op]()], [right])
+                links.append(_and([*conditions, comparison]))
+                left_ref, left_present = right, True
+                continue
+            left = self.value(left_node) if left_ref is None else left_ref
+            right = self.value(right_node)
+            right_first = right
+            if reused and not _is_trivial(right):
+                right_first, right = self.temp(right)
+            if op in ("in", "not in") and not isinstance(right_node, ListLiteral):
+                helper = "_member" if op == "in" else "_not_member"
+                links.append(_call(_load(helper), left, right_first))
+            else:
+                links.append(ast.Compare(left, [_COMPARE_OPS[op]()], [right_first]))
+            left_ref, left_present = right, False
+        return _and(links)

@@ -2,7 +2,8 @@
 
 It walks the syntax tree directly (no code generation) and is therefore slow; use it to explain a
 decision, never to make one. It follows exactly the semantics of ``expr_compile`` (same
-evaluation order, same null rules, same helper functions), which a property test checks.
+evaluation order and short-circuits, same null rules, same helper functions), which a property
+test checks.
 
 A ``Step`` is recorded for every comparison link, boolean operator and function call, in
 evaluation order (operands before the operator that uses them), so an explanation can print::
@@ -45,6 +46,7 @@ from kfworkflow.rules.expr_compile import (
     EvalEnv,
     add,
     divide,
+    has_no_effect,
     member,
     not_member,
     subtract,
@@ -79,7 +81,8 @@ class Step:
     """One evaluated comparison link, boolean operator or function call.
 
     ``text`` is the source slice of the whole step. For a comparison ``left``/``right`` are the
-    operand values and ``left_text``/``right_text`` their source ('' for literals); for `and`/`or`
+    operand values and ``left_text``/``right_text`` their source ('' for literals); ``right`` is
+    NOT_EVALUATED when a none on the left already decided an ordering comparison. For `and`/`or`
     they are the operand values (``right`` is NOT_EVALUATED when short-circuited); for `not`
     ``left`` is the operand value; for a call ``op`` is the function name and ``left`` the tuple
     of argument values.
@@ -108,6 +111,8 @@ class Step:
 
 
 def _operand(text: str, value: Any) -> str:
+    if value is NOT_EVALUATED:
+        return f"{text} (not evaluated)"
     shown = format_value(value)
     return shown if not text or text == shown else f"{text} = {shown}"
 
@@ -177,8 +182,10 @@ class _Tracer:
 
     def arithmetic(self, node: Arithmetic) -> Any:
         left = self.value(node.left)
+        if left is None:
+            return None
         right = self.value(node.right)
-        if left is None or right is None:
+        if right is None:
             return None
         if node.op == "+":
             return add(left, right)
@@ -192,7 +199,10 @@ class _Tracer:
         left = self.value(node.operands[0])
         for index, op in enumerate(node.ops):
             left_node, right_node = node.operands[index], node.operands[index + 1]
-            right = self.value(right_node)
+            if op in ORDERING_OPS and left is None and not has_no_effect(right_node):
+                right = NOT_EVALUATED  # the link is already false
+            else:
+                right = self.value(right_node)
             if op in ORDERING_OPS and (left is None or right is None):
                 result = False
             else:
@@ -221,8 +231,11 @@ class _Tracer:
                 if result is not None:
                     break
         else:
-            args = [self.value(arg) for arg in node.args]
-            if any(arg is None for arg in args):
+            for arg in node.args:  # stop at the first none
+                args.append(self.value(arg))
+                if args[-1] is None:
+                    break
+            if args and args[-1] is None:
                 result = None
             else:
                 result = FUNCTION_IMPLEMENTATIONS[node.func](self.env, *args)
