@@ -316,7 +316,9 @@ class _Checker:
         known = self.schema.type_of(node.name)
         if known is not None:
             return known
-        hint = did_you_mean(node.name, self.schema.names())
+        names = self.schema.names()
+        swapped = ".".join(reversed(node.name.split(".")))
+        hint = f"did you mean '{swapped}'?" if swapped in names else did_you_mean(node.name, names)
         if node.name.lower() in ("true", "false", "none", "and", "or", "not", "in", "is"):
             hint = f"write '{node.name.lower()}' in lower case"
         elif node.name in FUNCTION_NAMES:

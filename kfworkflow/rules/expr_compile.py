@@ -227,7 +227,6 @@ FUNCTION_IMPLEMENTATIONS: Mapping[str, Callable[..., Any]] = {
     "round": round_half_up,
     "len": length,
 }
-NULL_TOLERANT_FUNCTIONS = frozenset({"coalesce"})
 
 _HELPERS: dict[str, object] = {
     "_timedelta": dt.timedelta,
@@ -308,20 +307,8 @@ def _call(function: ast.expr, *args: ast.expr) -> ast.expr:
     return ast.Call(function, list(args), [])
 
 
-def _is_none(expr: ast.expr) -> ast.expr:
-    return ast.Compare(expr, [ast.Is()], [ast.Constant(None)])
-
-
 def _is_not_none(expr: ast.expr) -> ast.expr:
     return ast.Compare(expr, [ast.IsNot()], [ast.Constant(None)])
-
-
-def _combine(tests: list[ast.expr], operator: ast.operator) -> ast.expr:
-    """Join tests with ``&`` or ``|``, which (unlike and/or) evaluate every operand."""
-    combined = tests[0]
-    for test in tests[1:]:
-        combined = ast.BinOp(combined, operator, test)
-    return combined
 
 
 def _and(tests: list[ast.expr]) -> ast.expr:
