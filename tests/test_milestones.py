@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from helpers import HEADERS, LEDGER_TABLES, ledger_row, run_cli, snapshot, write_csv
-
 from kfworkflow.config.defaults import default_policies_path
 from kfworkflow.config.policies import load_policies
+
 from kfworkflow.engine.imports import import_ledger
 from kfworkflow.engine.workspace import Workspace
 from kfworkflow.errors import TransitionError
@@ -60,14 +60,14 @@ def test_skipping_a_milestone_is_refused_with_the_allowed_moves(category: str) -
 
 
 def test_going_backwards_repeating_and_unknown_milestones_are_refused() -> None:
-    with pytest.raises(TransitionError, match="planned .计划. cannot follow started"):
+    with pytest.raises(TransitionError, match=r"planned .计划. cannot follow started"):
         LIFECYCLE.apply("key_project", "started", "planned")
-    with pytest.raises(TransitionError, match="started .开工. cannot follow started"):
+    with pytest.raises(TransitionError, match=r"started .开工. cannot follow started"):
         LIFECYCLE.apply("key_project", "started", "started")
-    with pytest.raises(TransitionError, match="'signed' is not a milestone of category "
-                                              "key_project"):
+    with pytest.raises(TransitionError, match=r"'signed' is not a milestone of category "
+                                              r"key_project"):
         LIFECYCLE.apply("key_project", "planned", "signed")
-    with pytest.raises(TransitionError, match="allowed next: none .finished."):
+    with pytest.raises(TransitionError, match=r"allowed next: none .finished."):
         LIFECYCLE.apply("key_project", "completed", "adjusted", reason="x")
 
 

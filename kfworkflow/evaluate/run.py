@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from kfworkflow.evaluate.decision import Decision, Route
 from kfworkflow.evaluate.env import PassEnv
@@ -58,7 +58,7 @@ def evaluate_group(ruleset: RuleSet, group: Group, subject_kind: str, key: str, 
 class _Ladder:
     """The escalation ladder with its recipient templates compiled once per rule set."""
 
-    _cache: dict[str, _Ladder] = {}
+    _cache: ClassVar[dict[str, _Ladder]] = {}
 
     def __new__(cls, ruleset: RuleSet) -> _Ladder:
         found = cls._cache.get(ruleset.revision)

@@ -198,8 +198,9 @@ class RowReader:
         for milestone, label in self.vocabulary.milestones.items():
             if value in (milestone, label):
                 return milestone
+        labels = list(self.vocabulary.milestones.values())
         findings.append(self._finding(row, column, "KFW-L009", f"unknown milestone {value!r}",
-                                      _did_you_mean(value, list(self.vocabulary.milestones.values()))
+                                      _did_you_mean(value, labels)
                                       or "milestones are listed in policies.yaml"))
         return None
 
@@ -208,7 +209,8 @@ class RowReader:
         found = _lookup(self.vocabulary.problem_types, value)
         if found is None:
             names = [p.name for p in self.vocabulary.problem_types]
-            findings.append(self._finding(row, column, "KFW-L012", f"unknown problem type {value!r}",
+            findings.append(self._finding(row, column, "KFW-L012",
+                                          f"unknown problem type {value!r}",
                                           f"expected one of {', '.join(names)}"))
             return None
         return found.id
@@ -338,8 +340,8 @@ def _check_path(reader: RowReader, row: Row, record: ProjectRecord, category: Ca
             continue
         column = reader.header_map.column(f"{milestone}_on")
         if on > today:
-            findings.append(reader._finding(row, column, "KFW-L010",
-                                            f"actual date {on} is in the future (today is {today})"))
+            findings.append(reader._finding(
+                row, column, "KFW-L010", f"actual date {on} is in the future (today is {today})"))
         if previous is not None and on < previous[1]:
             findings.append(reader._finding(
                 row, column, "KFW-L010",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import pairwise
 
 from transitions import Machine, MachineError
 
@@ -108,7 +109,7 @@ def _build(path: tuple[str, ...]) -> Machine:
         initial=path[0],
         auto_transitions=False,
     )
-    for source, dest in zip(path, path[1:], strict=False):
+    for source, dest in pairwise(path):
         machine.add_transition(dest, source, dest)
     machine.add_transition(ADJUSTED, list(path[:-1]), ADJUSTED)
     return machine

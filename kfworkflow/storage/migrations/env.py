@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import kfworkflow.storage.models  # noqa: F401  (registers tables on SQLModel.metadata)
+import kfworkflow.storage.models
 import kfworkflow.storage.rule_models  # noqa: F401
 
 config = context.config
