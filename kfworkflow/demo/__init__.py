@@ -1,0 +1,10 @@
+"""Deterministic synthetic data for the Kaifeng 2022 campaign (``kfw demo``, tests, benchmarks).
+
+- :mod:`kfworkflow.demo.names`: counties, categories, milestones and the vocabularies that make
+  plausible Chinese project, company and person names.
+- :mod:`kfworkflow.demo.ledger_gen`: the project ledger (台账) built from the seed plan's numbers.
+- :mod:`kfworkflow.demo.campaign`: the daily reports (日调度) of 2022-11-14 .. 2022-12-31.
+- :mod:`kfworkflow.demo.files`: writing both as .xlsx / .csv with the Chinese headers.
+
+Everything is a pure function of a seed: no clock, no network, no files read.
+"""
