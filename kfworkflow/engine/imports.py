@@ -84,9 +84,10 @@ def import_ledger(workspace: Workspace, path: Path, *, skip_bad: Path | None = N
     with write_session(engine) as session:
         result: LedgerImportResult = apply_ledger(
             session, parsed.records, lifecycle=workspace.lifecycle, source=path.name,
-            actor=workspace.actor, now=now, today=today)
+            actor=workspace.actor, now=now, today=today, file=str(path))
         session.flush()
-        task_count = apply_tasks(session, tasks.records, source=path.name) if tasks else 0
+        task_count = apply_tasks(session, tasks.records, source=path.name,
+                                                file=f"{path} sheet 任务清单") if tasks else 0
     result.rejected = rejected
     return ImportOutcome(result, rejected, skip_bad if rejected else None, task_count)
 
@@ -110,18 +111,21 @@ def import_daily(workspace: Workspace, path: Path, *, skip_bad: Path | None = No
     table, raw_rows = _read(path)
     parsed = parse_daily(table, _header_map(workspace, DAILY_COLUMNS), workspace.policies)
     rejected = _check(parsed, path, skip_bad, raw_rows)
-    return ImportOutcome(_apply_daily(workspace, parsed.records, path.name), rejected,
-                         skip_bad if rejected else None)
+    result = _apply_daily(workspace, parsed.records, path.name, file=str(path),
+                          columns=parsed.columns)
+    return ImportOutcome(result, rejected, skip_bad if rejected else None)
 
 
-def _apply_daily(workspace: Workspace, records: Sequence[Any], source: str) -> DailyImportResult:
+def _apply_daily(workspace: Workspace, records: Sequence[Any], source: str, *,
+                 file: str | None = None, columns: dict[str, str] | None = None
+                 ) -> DailyImportResult:
     if not records:
-        raise InputError(f"{source}: no report rows to import")
+        raise InputError(f"{file or source}: no report rows to import")
     engine = workspace.ready_engine()
     with write_session(engine) as session:
         return apply_daily(session, records, lifecycle=workspace.lifecycle, source=source,
                            actor=workspace.actor, now=workspace.clock.now(),
-                           today=workspace.today())
+                           today=workspace.today(), file=file, columns=columns)
 
 
 def add_daily(workspace: Workspace, record: Any) -> DailyImportResult:

@@ -99,6 +99,7 @@ class Parsed:
     records: list[Any]
     findings: list[Finding]
     bad_rows: dict[int, list[Finding]]
+    columns: dict[str, str] = field(default_factory=dict)  # field -> "column D 所属县区"
 
 
 def _lookup(items: Iterable[Any], value: str) -> Any | None:
@@ -126,6 +127,9 @@ class RowReader:
             if field_name and field_name not in self.header_of:
                 self.header_of[field_name] = header
         self.header_map = header_map
+
+    def column_labels(self) -> dict[str, str]:
+        return {f: self.where(self.header_map.column(f)) for f in self.header_of}
 
     def missing_columns(self) -> list[Finding]:
         findings = []
@@ -308,7 +312,7 @@ def parse_ledger(sheet: Sheet, header_map: HeaderMap, vocabulary: Vocabulary,
             bad_rows[row.number] = row_findings
         elif record is not None:
             records.append(record)
-    return Parsed(records, findings, bad_rows)
+    return Parsed(records, findings, bad_rows, reader.column_labels())
 
 
 def _check_path(reader: RowReader, row: Row, record: ProjectRecord, category: CategoryLike,
@@ -372,7 +376,7 @@ def parse_daily(sheet: Sheet, header_map: HeaderMap, vocabulary: Vocabulary) -> 
             bad_rows[row.number] = row_findings
             continue
         records.append(DailyRecord(row=row.number, **values))
-    return Parsed(records, findings, bad_rows)
+    return Parsed(records, findings, bad_rows, reader.column_labels())
 
 
 def parse_tasks(sheet: Sheet, header_map: HeaderMap, vocabulary: Vocabulary) -> Parsed:
@@ -392,7 +396,7 @@ def parse_tasks(sheet: Sheet, header_map: HeaderMap, vocabulary: Vocabulary) -> 
             bad_rows[row.number] = row_findings
             continue
         records.append(TaskRecord(row=row.number, **values))
-    return Parsed(records, findings, bad_rows)
+    return Parsed(records, findings, bad_rows, reader.column_labels())
 
 
 def source_name(path: Path) -> str:

@@ -70,6 +70,7 @@ def apply_ledger(
     actor: str,
     now: datetime,
     today: date,
+    file: str | None = None,
 ) -> LedgerImportResult:
     result = LedgerImportResult()
     existing = projects_by_code(session, [r.code for r in records], lock=True)
@@ -87,7 +88,7 @@ def apply_ledger(
             changes += _advance_state(session, lifecycle, project, record, today=today, now=now,
                                       actor=actor, source=source)
         except TransitionError as exc:
-            findings.append(Finding("KFW-L010", str(exc), file=source, line=record.row,
+            findings.append(Finding("KFW-L010", str(exc), file=file or source, line=record.row,
                                     column_name="当前状态"))
             continue
         if changes:
@@ -190,10 +191,11 @@ def _advance_state(session: Session, lifecycle: MilestoneLifecycle, project: Pro
     return moves
 
 
-def apply_tasks(session: Session, records: Sequence[TaskRecord], *, source: str) -> int:
+def apply_tasks(session: Session, records: Sequence[TaskRecord], *, source: str,
+                file: str | None = None) -> int:
     projects = projects_by_code(session, [r.code for r in records])
     findings = [
-        Finding("KFW-L014", f"unknown project code {r.code}", file=source, line=r.row,
+        Finding("KFW-L014", f"unknown project code {r.code}", file=file or source, line=r.row,
                 column_name="项目代码")
         for r in records if r.code not in projects
     ]
@@ -231,8 +233,14 @@ def apply_daily(
     actor: str,
     now: datetime,
     today: date,
+    file: str | None = None,
+    columns: dict[str, str] | None = None,
 ) -> DailyImportResult:
+    """Apply daily reports. ``source`` is recorded on rows; ``file`` and ``columns`` (field →
+    "column A 项目代码") locate findings."""
     result = DailyImportResult()
+    file = file or source
+    label = {"code": "项目代码", "report_on": "填报日期", "milestone": "里程碑", **(columns or {})}
     projects = projects_by_code(session, [r.code for r in records], lock=True)
     findings: list[Finding] = []
     latest = _latest_reports(session, [p.id for p in projects.values() if p.id is not None],
@@ -242,13 +250,13 @@ def apply_daily(
         project = projects.get(record.code)
         if project is None:
             findings.append(Finding("KFW-L014", f"unknown project code {record.code}",
-                                    file=source, line=record.row, column_name="项目代码",
+                                    file=file, line=record.row, column_name=label["code"],
                                     hint="import the project in the ledger first"))
             continue
         if record.report_on > today:
             findings.append(Finding("KFW-L010", f"report date {record.report_on} is in the future "
-                                    f"(today is {today})", file=source, line=record.row,
-                                    column_name="填报日期"))
+                                    f"(today is {today})", file=file, line=record.row,
+                                    column_name=label["report_on"]))
             continue
         assert project.id is not None
         counties.add(project.county)
@@ -274,8 +282,8 @@ def apply_daily(
                                      today=today, now=now, actor=actor, source=source)
                     result.milestones += 1
                 except TransitionError as exc:
-                    findings.append(Finding("KFW-L010", str(exc), file=source, line=record.row,
-                                            column_name="里程碑"))
+                    findings.append(Finding("KFW-L010", str(exc), file=file, line=record.row,
+                                            column_name=label["milestone"]))
         if record.problem_type and record.problem_title:
             _, created = open_problem(session, project, type_=record.problem_type,
                                       level=record.problem_level or "county",

@@ -1,0 +1,1 @@
+"""The config layer: ``policies.yaml`` → frozen ``Policies``."""
