@@ -121,7 +121,7 @@ def _problem_type(workspace: Workspace, value: str) -> str:
 @pass_workspace
 def event_command(workspace: Workspace, code: str, milestone: str, occurred_on: date | None,
                   reason: str | None, as_json: bool) -> None:
-    """Record that project CODE reached MILESTONE (e.g. started, or adjusted with --reason)."""
+    """Record that project CODE reached MILESTONE (started, adjusted with --reason, ...)."""
     milestone_id = "adjusted" if milestone in ("adjusted", "调出") else _milestone(workspace,
                                                                                   milestone)
     today = workspace.today()
