@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlmodel import Session
 
 from kfworkflow.errors import Finding, ImportRejectedError, TransitionError
@@ -246,6 +246,7 @@ def apply_daily(
     latest = _latest_reports(session, [p.id for p in projects.values() if p.id is not None],
                              sorted({r.report_on for r in records}))
     counties: set[str] = set()
+    new_reports: list[dict[str, object]] = []
     for record in sorted(records, key=lambda r: (r.report_on, r.row)):
         project = projects.get(record.code)
         if project is None:
@@ -266,12 +267,12 @@ def apply_daily(
         if latest.get(key) == values:
             result.unchanged += 1
         else:
-            session.add(DailyReport(project_id=project.id, county=project.county,
-                                    report_on=record.report_on, recorded_at=now,
-                                    completed_investment=record.completed_investment,
-                                    funds_arrived=record.funds_arrived,
-                                    funds_disbursed=record.funds_disbursed, note=record.note,
-                                    source=source, actor=actor))
+            new_reports.append({
+                "project_id": project.id, "county": project.county,
+                "report_on": record.report_on, "recorded_at": now,
+                "completed_investment": record.completed_investment,
+                "funds_arrived": record.funds_arrived, "funds_disbursed": record.funds_disbursed,
+                "note": record.note, "source": source, "actor": actor})
             latest[key] = values
             result.reports += 1
         if record.milestone:
@@ -291,7 +292,10 @@ def apply_daily(
                                       now=now, actor=actor, source=source)
             result.problems += int(created)
     if findings:
-        raise ImportRejectedError(f"{source}: {len(findings)} row(s) cannot be applied", findings)
+        raise ImportRejectedError(f"{file}: {len(findings)} row(s) cannot be applied", findings)
+    if new_reports:
+        # Core bulk insert: building thousands of ORM objects costs more than the write itself.
+        session.execute(insert(DailyReport), new_reports)
     result.counties = sorted(counties)
     return result
 
