@@ -164,3 +164,44 @@ def test_cli_import_reports_counts_and_json(workspace: Workspace, tmp_path: Path
     assert result.out.strip() == f"{path}: 2 created, 0 updated, 0 unchanged, 0 rejected"
     result = _cli(workspace, capsys, "ledger", "list", "--json")
     assert [p["code"] for p in __import__("json").loads(result.out)] == ["C1", "C2"]
+
+
+def test_the_kaifeng_ledger_xlsx_imports_and_reimports_as_a_no_op(workspace: Workspace) -> None:
+    path = Path(__file__).resolve().parents[1] / "examples" / "kaifeng-2022-ledger.xlsx"
+    first = import_ledger(workspace, path)
+    assert (first.result.created, first.rejected_rows, first.tasks) == (1404, 0, 4246)
+    before = snapshot(workspace.engine, LEDGER_TABLES)
+    second = import_ledger(workspace, path)
+    assert (second.result.created, second.result.updated, second.result.unchanged) == (0, 0, 1404)
+    assert second.tasks == 0
+    assert snapshot(workspace.engine, LEDGER_TABLES) == before
+    with read_session(workspace.engine) as session:
+        by_category: dict[str, int] = {}
+        for project in session.execute(select(Project)).scalars():
+            by_category[project.category] = by_category.get(project.category, 0) + 1
+    assert by_category["key_project"] == 1011
+    assert by_category["policy_finance"] == 62
+    assert by_category["three_batches"] == 29 + 72 + 73
+
+
+def test_export_writes_the_import_format_and_neutralises_formulas(workspace: Workspace,
+                                                                  tmp_path: Path) -> None:
+    import openpyxl
+
+    from kfworkflow.engine.exports import export_ledger
+
+    import_ledger(workspace, write_csv(tmp_path / "l.csv", HEADERS, [
+        ledger_row("C1", name="=HYPERLINK(\"http://x\")"), ledger_row("C2")]))
+    out = tmp_path / "out.xlsx"
+    assert export_ledger(workspace, out) == 2
+    sheet = openpyxl.load_workbook(out)["台账"]
+    header = [c.value for c in sheet[1]]
+    assert header[:4] == ["项目代码", "项目名称", "项目类别", "批次"]
+    name = sheet.cell(row=2, column=2)
+    assert (name.value, name.data_type) == ("'=HYPERLINK(\"http://x\")", "s")
+    assert sheet.cell(row=2, column=5).value == "兰考县"
+    before = snapshot(workspace.engine, LEDGER_TABLES)
+    again = import_ledger(workspace, out)
+    assert again.result.created == 0
+    assert (again.result.unchanged, again.result.updated) == (2, 0)
+    assert snapshot(workspace.engine, LEDGER_TABLES) == before

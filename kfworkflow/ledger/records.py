@@ -238,7 +238,11 @@ def _column_letter(index: int) -> str:
 
 
 def _text(raw: object) -> str | None:
-    return parse_text(raw)
+    text = parse_text(raw)
+    # Our exports protect text such as "=..." with a leading apostrophe; read it back as it was.
+    if text and len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
+        return text[1:]
+    return text
 
 
 _PARSERS: dict[str, Callable[[object], Any]] = {
