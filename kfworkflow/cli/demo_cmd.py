@@ -14,9 +14,6 @@ from pathlib import Path
 import click
 
 from kfworkflow.cli.context import pass_workspace
-from kfworkflow.demo.campaign import simulate_campaign
-from kfworkflow.demo.files import write_daily_csv, write_ledger_xlsx
-from kfworkflow.demo.ledger_gen import generate_ledger
 from kfworkflow.engine.imports import import_daily, import_ledger
 from kfworkflow.engine.workspace import Workspace, init_workspace
 from kfworkflow.storage.db import read_session
@@ -40,6 +37,10 @@ def _evening(day: date) -> datetime:
 @pass_workspace
 def demo_command(workspace: Workspace, directory: Path, until: datetime, quiet: bool) -> None:
     """Create a workspace, import the synthetic Kaifeng 2022 ledger and replay the campaign."""
+    from kfworkflow.demo.campaign import simulate_campaign
+    from kfworkflow.demo.files import write_daily_csv, write_ledger_xlsx
+    from kfworkflow.demo.ledger_gen import generate_ledger
+
     started = time.perf_counter()
     say = (lambda *_a, **_k: None) if quiet else click.echo
     last_day = min(until.date(), CAMPAIGN_END)

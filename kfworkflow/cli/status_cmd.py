@@ -27,8 +27,10 @@ def status_command(workspace: Workspace, as_json: bool) -> None:
     category_name = {c.id: c.name for c in policies.categories}
     click.echo(f"projects: {counts['projects']}    last report: {counts['last_report_on'] or '-'}")
     click.echo("")
-    states = list(counts["by_state"])
-    echo_table(["category", *states, "total"], [
+    order = list(policies.milestones)
+    states = sorted(counts["by_state"], key=lambda m: order.index(m) if m in order else 99)
+    labels = [policies.milestones.get(s, s) for s in states]
+    echo_table(["category", *labels, "total"], [
         [category_name.get(cat, cat), *[row.get(s, 0) for s in states], sum(row.values())]
         for cat, row in counts["by_category_state"].items()
     ])

@@ -25,13 +25,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+if TYPE_CHECKING:  # openpyxl is imported on first use: it costs ~0.3 s at every CLI start
+    from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 from kfworkflow.errors import Finding, InputError
 from kfworkflow.ledger.cells import normalize_header
@@ -146,6 +144,8 @@ def _open_workbook(path: Path) -> Workbook:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about styles/extensions it skips
+            from openpyxl import load_workbook
+
             return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl signals a malformed package in many ways
         raise _input_error(path, "KFW-T003", NOT_A_TABLE, _content_hint(data)) from exc
@@ -321,6 +321,8 @@ def _header_positions(
 
 
 def _column_letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
     return get_column_letter(index + 1)
 
 
@@ -403,6 +405,8 @@ def write_xlsx(path: Path, sheets: list[XlsxSheet]) -> None:
     if not sheets:
         raise InputError(f"{path}: no sheets to write")
     _check_titles(path, [sheet.title for sheet in sheets])
+    from openpyxl import Workbook
+
     workbook = Workbook()
     workbook.remove(workbook.active)
     for sheet in sheets:
@@ -420,6 +424,9 @@ def _fill_worksheet(path: Path, worksheet: Worksheet, sheet: XlsxSheet) -> None:
                 f"{path}: sheet {sheet.title!r}: {option} names column(s) {outside} but there "
                 f"are {len(sheet.headers)} headers (columns are 0-based)"
             )
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     bold = Font(bold=True)
     display_widths = [_display_width(header) for header in sheet.headers]
     for index, header in enumerate(sheet.headers):
@@ -507,6 +514,8 @@ def _csv_text(value: object) -> str:
 
 def _xlsx_text(text: str) -> str:
     """Control characters make an .xlsx unreadable, so they are dropped."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     return ILLEGAL_CHARACTERS_RE.sub("", text)
 
 
