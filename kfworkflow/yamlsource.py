@@ -30,6 +30,8 @@ class Located:
     file: str
     positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     key_positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    # paths whose value could not be read (already reported); validation stays quiet about them
+    unreadable: frozenset[Path_] = frozenset()
 
     def where(self, path: Iterable[Any], *, key: bool = False) -> tuple[int | None, int | None]:
         full = tuple(path)
@@ -44,55 +46,106 @@ class Located:
             full = full[:-1]
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_KEY_TYPES = (str, int, float, bool, date)
+
+
 def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        return exc.problem or exc.context or "cannot read this value"
+    return str(exc)
+
+
 class _Builder:
+    """Turns a composed YAML node tree into plain data, recording where each node was written."""
+
     def __init__(self, loader: yaml.SafeLoader, file: str) -> None:
         self.loader = loader
         self.file = file
         self.positions: dict[Path_, tuple[int, int]] = {}
         self.key_positions: dict[Path_, tuple[int, int]] = {}
         self.findings: list[Finding] = []
+        self.unreadable: set[Path_] = set()
 
-    def build(self, node: yaml.Node, path: Path_) -> Any:
+    def _add(self, code: str, message: str, node: yaml.Node, hint: str | None = None) -> None:
+        line, col = _mark(node)
+        self.findings.append(Finding(code, message, file=self.file, line=line, col=col,
+                                     hint=hint))
+
+    def build(self, node: yaml.Node, path: Path_, active: frozenset[int] = frozenset()) -> Any:
+        if id(node) in active:
+            self._add("KFW-Y001", "malformed YAML: an alias refers to the node that contains it",
+                      node)
+            self.unreadable.add(path)
+            return None
         self.positions[path] = _mark(node)
         if isinstance(node, yaml.MappingNode):
-            out: dict[Any, Any] = {}
-            first_seen: dict[Any, int] = {}
-            for key_node, value_node in node.value:
-                key = self.loader.construct_object(key_node, deep=True)
-                if not isinstance(key, str | int | float | bool | date) and key is not None:
-                    line, col = _mark(key_node)
-                    self.findings.append(Finding("KFW-Y004", "a key must be plain text",
-                                                 file=self.file, line=line, col=col))
-                    continue
-                if key in first_seen:
-                    line, col = _mark(key_node)
-                    self.findings.append(Finding(
-                        "KFW-Y002", f"duplicate key {key!r} (first at line {first_seen[key]})",
-                        file=self.file, line=line, col=col,
-                        hint="each key may appear once in a mapping"))
-                    continue
-                first_seen[key] = _mark(key_node)[0]
-                self.key_positions[(*path, key)] = _mark(key_node)
-                out[key] = self.build(value_node, (*path, key))
-            return out
+            return self._mapping(node, path, active | {id(node)})
         if isinstance(node, yaml.SequenceNode):
-            return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+            inner = active | {id(node)}
+            return [self.build(child, (*path, i), inner) for i, child in enumerate(node.value)]
+        value, ok = self._scalar(node)
+        if not ok:
+            self.unreadable.add(path)
+        return value
+
+    def _scalar(self, node: yaml.Node) -> tuple[Any, bool]:
         try:
-            return self.loader.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            line, col = _mark(node)
-            self.findings.append(Finding("KFW-Y001", f"bad value: {exc}", file=self.file,
-                                         line=line, col=col))
-            return None
+            return self.loader.construct_object(node, deep=True), True
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+            self._add("KFW-Y001", f"bad value {node.value!r}: {_reason(exc)}", node)
+            return None, False
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_, active: frozenset[int]
+                 ) -> dict[Any, Any]:
+        # YAML merge keys (``<<: *base``): explicit keys win over merged ones, and an earlier
+        # merge source wins over a later one; only explicit keys can be duplicates.
+        merged: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE_TAG:
+                continue
+            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [
+                value_node]
+            for source in reversed(sources):
+                if isinstance(source, yaml.MappingNode) and id(source) not in active:
+                    merged.update(self._mapping(source, path, active | {id(source)}))
+                else:
+                    self._add("KFW-Y001", "malformed YAML: '<<' can only merge mappings", source)
+        explicit: dict[Any, Any] = {}
+        first_line: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self._add("KFW-Y004", "a key must be plain text, not a list or mapping",
+                          key_node)
+                continue
+            key, ok = self._scalar(key_node)
+            if not ok:
+                continue
+            if key is not None and not isinstance(key, _KEY_TYPES):
+                self._add("KFW-Y004", "a key must be plain text", key_node)
+                continue
+            if key in first_line:
+                self._add("KFW-Y002", f"duplicate key {key!r} (first at line {first_line[key]})",
+                          key_node, "each key may appear once in a mapping")
+                continue
+            first_line[key] = _mark(key_node)[0]
+            self.key_positions[(*path, key)] = _mark(key_node)
+            explicit[key] = self.build(value_node, (*path, key), active)
+        return {**{k: v for k, v in merged.items() if k not in explicit}, **explicit}
 
 
 def load_yaml(source: str | Path, *, file: str | None = None) -> tuple[Located | None,
                                                                         list[Finding]]:
-    """Parse YAML text (or a file) into a ``Located``; never raises for bad content."""
+    """Parse YAML text (or a file) into a ``Located``; never raises for bad content.
+
+    ``SafeLoader`` semantics: ``2022-11-30`` becomes a ``datetime.date``.
+    """
     if isinstance(source, Path):
         name = file or str(source)
         try:
@@ -104,6 +157,10 @@ def load_yaml(source: str | Path, *, file: str | None = None) -> tuple[Located |
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
+        if node is None:
+            return Located(None, name), []
+        builder = _Builder(loader, name)
+        data = builder.build(node, ())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "malformed YAML"
@@ -113,13 +170,12 @@ def load_yaml(source: str | Path, *, file: str | None = None) -> tuple[Located |
                               hint="check indentation, colons and quotes near this place")]
     except yaml.YAMLError as exc:
         return None, [Finding("KFW-Y001", f"malformed YAML: {exc}", file=name)]
+    except RecursionError:
+        return None, [Finding("KFW-Y001", "malformed YAML: nested too deeply", file=name)]
     finally:
         loader.dispose()
-    if node is None:
-        return Located(None, name), []
-    builder = _Builder(loader, name)
-    data = builder.build(node, ())
-    return Located(data, name, builder.positions, builder.key_positions), builder.findings
+    return (Located(data, name, builder.positions, builder.key_positions,
+                    frozenset(builder.unreadable)), builder.findings)
 
 
 def _plain(value: Any) -> Any:
@@ -148,12 +204,11 @@ _TYPE_WORDS = {
 def _describe(schema: Mapping[str, Any]) -> str:
     if schema.get("format") == "date":
         return "a date like 2022-11-30"
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        return " or ".join(_TYPE_WORDS.get(k, k) for k in kind)
     if "anyOf" in schema:
-        return " or ".join(_describe(s) for s in schema["anyOf"])
-    return _TYPE_WORDS.get(str(kind), str(kind))
+        return " or ".join(_describe(option) for option in schema["anyOf"])
+    kind = schema.get("type")
+    kinds = [str(k) for k in kind] if isinstance(kind, list) else [str(kind)]
+    return " or ".join(_TYPE_WORDS.get(k, k) for k in kinds)
 
 
 def _suggest(value: Any, options: Iterable[Any]) -> str | None:
@@ -166,6 +221,9 @@ def validate(doc: Located, schema: Mapping[str, Any]) -> list[Finding]:
     validator = Draft202012Validator(schema, format_checker=FormatChecker())
     findings: list[Finding] = []
     for error in validator.iter_errors(_plain(doc.data)):
+        path = tuple(error.absolute_path)
+        if any(path[:len(bad)] == bad for bad in doc.unreadable):
+            continue
         findings.extend(_to_findings(doc, error))
     findings.sort(key=lambda f: (f.line or 0, f.col or 0, f.code))
     return findings
@@ -175,6 +233,10 @@ def _to_findings(doc: Located, error: ValidationError) -> list[Finding]:
     path = tuple(error.absolute_path)
     kind = error.validator
     schema = error.schema if isinstance(error.schema, Mapping) else {}
+    schema_path = list(error.relative_schema_path)
+    if len(schema_path) >= 2 and schema_path[-2] == "propertyNames":
+        # jsonschema reports a bad key at its mapping; point at the key itself instead
+        return _bad_key(doc, (*path, error.instance), error)
 
     def at(p: Path_, code: str, message: str, hint: str | None = None, key: bool = False
            ) -> Finding:
@@ -193,19 +255,35 @@ def _to_findings(doc: Located, error: ValidationError) -> list[Finding]:
         where = ".".join(str(p) for p in path) or "the top level"
         return [at(path, "KFW-Y005", f"missing required key {k!r} in {where}", key=True)
                 for k in missing]
-    if kind in ("type", "format") or (kind == "anyOf" and "type" in str(error.message)):
-        return [at(path, "KFW-Y004", f"expected {_describe(schema)}, got {error.instance!r}",
-                   key=False)]
-    if kind == "anyOf":
+    if kind in ("type", "format", "anyOf"):
         return [at(path, "KFW-Y004", f"expected {_describe(schema)}, got {error.instance!r}")]
     if kind == "enum":
         choices = list(error.validator_value)
         return [at(path, "KFW-Y006", f"{error.instance!r} is not allowed here; expected one of "
                    f"{', '.join(str(c) for c in choices)}", _suggest(error.instance, choices))]
+    if kind == "const":
+        return [at(path, "KFW-Y006", f"{error.instance!r} is not allowed here; expected "
+                   f"{error.validator_value!r}")]
+    if kind in ("minProperties", "maxProperties"):
+        names = list((schema.get("properties") or {}).keys())
+        count = error.validator_value
+        amount = "too few keys: give at least" if kind == "minProperties" else (
+            "too many keys: give at most")
+        among = f" of {', '.join(names)}" if names else " key(s)"
+        return [at(path, "KFW-Y007", f"{amount} {count}{among}")]
     if kind == "pattern":
         return [at(path, "KFW-Y007", f"{error.instance!r} is not a valid name",
                    "use lowercase letters, digits and _, starting with a letter")]
-    if kind == "propertyNames":
-        return [at(path, "KFW-Y007", f"invalid key: {error.message}",
-                   "use lowercase letters, digits and _, starting with a letter", key=True)]
     return [at(path, "KFW-Y007", error.message)]
+
+
+def _bad_key(doc: Located, path: Path_, error: ValidationError) -> list[Finding]:
+    line, col = doc.where(path, key=True)
+    key = error.instance
+    if error.validator == "enum":
+        choices = [str(c) for c in error.validator_value]
+        hint = _suggest(key, choices) or f"allowed keys: {', '.join(choices)}"
+        return [Finding("KFW-Y003", f"unknown key {key!r}", file=doc.file, line=line, col=col,
+                        hint=hint)]
+    return [Finding("KFW-Y007", f"{key!r} is not a valid key", file=doc.file, line=line, col=col,
+                    hint="use lowercase letters, digits and _, starting with a letter")]

@@ -5,9 +5,10 @@ Every finding is located (``file:line:col``) and all are collected in one pass.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -92,6 +93,23 @@ class Schedules:
 
 
 @dataclass(frozen=True)
+class Ranking:
+    weights: Mapping[str, float]  # rate metric -> weight of the monthly composite score
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    language: str = "zh"
+    title: str = ""
+    organisation: str = ""
+
+
+@dataclass(frozen=True)
+class LedgerSettings:
+    headers: Mapping[str, str]  # extra spreadsheet header -> ledger field
+
+
+@dataclass(frozen=True)
 class Campaign:
     title: str
     start: date
@@ -113,9 +131,9 @@ class Policies:
     ladder: tuple[LadderLevel, ...]
     targets: tuple[Target, ...]
     schedules: Schedules
-    ranking_weights: Mapping[str, float]
-    reports: Mapping[str, str]
-    ledger_headers: Mapping[str, str]
+    ranking: Ranking
+    reports: ReportSettings
+    ledger: LedgerSettings
     source_file: str
     content_hash: str
     raw: Mapping[str, Any]
@@ -145,26 +163,8 @@ class Policies:
         index = levels.index(level) + 1
         return self.ladder[index] if index < len(self.ladder) else None
 
-    @property
-    def ledger(self) -> _LedgerView:
-        return _LedgerView(self.ledger_headers)
-
-    @property
-    def ranking(self) -> _RankingView:
-        return _RankingView(self.ranking_weights)
-
     def canonical(self) -> dict[str, Any]:
         return json.loads(json.dumps(self.raw, ensure_ascii=False, sort_keys=True, default=str))
-
-
-@dataclass(frozen=True)
-class _LedgerView:
-    headers: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class _RankingView:
-    weights: Mapping[str, float]
 
 
 def load_policies(path: Path) -> Policies:
@@ -189,75 +189,114 @@ def parse_policies(text: str, file: str) -> tuple[Policies | None, list[Finding]
         return None, [*findings, Finding("KFW-P001", "policies.yaml must be a mapping of keys",
                                          file=file, line=1)]
     findings += validate(located, POLICIES_SCHEMA)
-    if findings:
-        return None, findings
     findings += _cross_check(located)
     if findings:
+        findings.sort(key=lambda f: (f.line or 0, f.col or 0, f.code))
         return None, findings
     return _build(located), []
 
 
+def _items(data: Mapping[str, Any], kind: str) -> list[tuple[int, dict[str, Any]]]:
+    """The well-formed entries of a list section; the schema reports the rest."""
+    section = data.get(kind)
+    if not isinstance(section, list):
+        return []
+    return [(i, item) for i, item in enumerate(section)
+            if isinstance(item, dict) and isinstance(item.get("id"), str)]
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _section(data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _cross_check(doc: Located) -> list[Finding]:
-    data = doc.data
+    """Meaning checks, defensive about shape so that they run alongside the schema's."""
+    data: dict[str, Any] = doc.data
     out: list[Finding] = []
 
     def at(path: tuple[Any, ...], code: str, message: str, hint: str | None = None) -> None:
         line, col = doc.where(path)
         out.append(Finding(code, message, file=doc.file, line=line, col=col, hint=hint))
 
-    try:
-        ZoneInfo(data["timezone"])
-    except (ZoneInfoNotFoundError, ValueError):
-        at(("timezone",), "KFW-P002", f"unknown time zone {data['timezone']!r}",
-           "use an IANA name such as Asia/Shanghai")
-    milestones = data["milestones"]
-    task_forces = {t["id"] for t in data["task_forces"]}
-    categories = set()
-    for kind in ("counties", "task_forces", "categories", "problem_types", "actions"):
+    timezone = _text(data.get("timezone"))
+    if timezone:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            at(("timezone",), "KFW-P002", f"unknown time zone {timezone!r}",
+               "use an IANA name such as Asia/Shanghai")
+    for kind in ("counties", "task_forces", "categories", "problem_types", "actions", "targets"):
         seen: set[str] = set()
-        for i, item in enumerate(data[kind]):
+        for i, item in _items(data, kind):
             if item["id"] in seen:
                 at((kind, i, "id"), "KFW-P003", f"duplicate id {item['id']!r} in {kind}")
             seen.add(item["id"])
-    for i, category in enumerate(data["categories"]):
-        categories.add(category["id"])
-        if category["task_force"] not in task_forces:
-            at(("categories", i, "task_force"), "KFW-P004",
-               f"category {category['id']} names unknown task force {category['task_force']!r}",
-               f"task forces: {', '.join(sorted(task_forces))}")
-        for j, milestone in enumerate(category["path"]):
-            if milestone == "adjusted":
-                at(("categories", i, "path", j), "KFW-P005",
-                   "'adjusted' is implicit: every unfinished state can be adjusted out; "
-                   "remove it from the path")
-            elif milestone not in milestones:
-                at(("categories", i, "path", j), "KFW-P005",
-                   f"category {category['id']} uses unknown milestone {milestone!r}",
-                   f"milestones: {', '.join(milestones)}")
-        if len(set(category["path"])) != len(category["path"]):
-            at(("categories", i, "path"), "KFW-P005",
-               f"category {category['id']} lists a milestone twice")
-    levels = [rung["level"] for rung in data["ladder"]]
+    milestones = _section(data, "milestones")
+    task_forces = [t["id"] for _, t in _items(data, "task_forces")]
+    categories = [c["id"] for _, c in _items(data, "categories")]
+    for i, category in _items(data, "categories"):
+        _check_category(at, i, category, task_forces, milestones)
+    ladder = data.get("ladder")
+    levels = [r.get("level") for r in ladder if isinstance(r, dict)] if isinstance(
+        ladder, list) else []
     if levels != [lv for lv in LEVEL_ORDER if lv in levels] or len(set(levels)) != len(levels):
         at(("ladder",), "KFW-P006", f"ladder levels {levels} must be unique and in the order "
            "county, city, province")
-    for i, target in enumerate(data.get("targets") or []):
-        wanted = target["category"] if isinstance(target["category"], list) else [
-            target["category"]]
-        for name in wanted:
-            if name not in categories:
-                at(("targets", i, "category"), "KFW-P007",
-                   f"target {target['id']} names unknown category {name!r}")
+    for i, target in _items(data, "targets"):
+        named = target.get("category")
+        for j, name in enumerate(named if isinstance(named, list) else [named]):
+            if isinstance(name, str) and name not in categories:
+                path = ("targets", i, "category", j) if isinstance(named, list) else (
+                    "targets", i, "category")
+                at(path, "KFW-P007", f"target {target['id']} names unknown category {name!r}",
+                   _did_you_mean(name, categories))
+    schedules = _section(data, "schedules")
     for kind in ("daily", "weekly", "monthly"):
-        cron = data["schedules"][kind]
-        if len(cron.split()) != 5:
+        cron = _text(schedules.get(kind))
+        if cron is not None and len(cron.split()) != 5:
             at(("schedules", kind), "KFW-P008", f"schedule {kind} {cron!r} is not a 5-field "
                "cron expression", "minute hour day month weekday, e.g. '0 18 * * *'")
-    weights = data["ranking"]["weights"]
-    if abs(sum(weights.values()) - 1.0) > 1e-9:
-        at(("ranking", "weights"), "KFW-P009",
-           f"ranking weights sum to {sum(weights.values()):g}, not 1")
+    weights = _section(data, "ranking").get("weights")
+    if isinstance(weights, dict) and all(
+            isinstance(w, int | float) and not isinstance(w, bool) for w in weights.values()):
+        total = sum(weights.values())
+        if abs(total - 1.0) > 1e-9:
+            at(("ranking", "weights"), "KFW-P009", f"ranking weights sum to {total:g}, not 1")
     return out
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
+
+
+def _check_category(at: Callable[..., None], i: int, category: dict[str, Any],
+                    task_forces: list[str], milestones: Mapping[str, Any]) -> None:
+    task_force = category.get("task_force")
+    if isinstance(task_force, str) and task_force not in task_forces:
+        at(("categories", i, "task_force"), "KFW-P004",
+           f"category {category['id']} names unknown task force {task_force!r}",
+           _did_you_mean(task_force, task_forces))
+    path = category.get("path")
+    if not isinstance(path, list):
+        return
+    for j, milestone in enumerate(path):
+        if milestone == "adjusted":
+            at(("categories", i, "path", j), "KFW-P005",
+               "'adjusted' is implicit: every unfinished state can be adjusted out; "
+               "remove it from the path")
+        elif isinstance(milestone, str) and milestone not in milestones:
+            at(("categories", i, "path", j), "KFW-P005",
+               f"category {category['id']} uses unknown milestone {milestone!r}",
+               _did_you_mean(milestone, list(milestones)))
+    if len(set(map(str, path))) != len(path):
+        at(("categories", i, "path"), "KFW-P005",
+           f"category {category['id']} lists a milestone twice")
 
 
 def _as_date(value: Any) -> date:
@@ -296,9 +335,11 @@ def _build(doc: Located) -> Policies:
                    t["metric"], t["op"], float(t["threshold"]), _as_date(t["due"]), t.get("unit"))
             for t in data.get("targets") or []),
         schedules=Schedules(**data["schedules"]),
-        ranking_weights=MappingProxyType(dict(data["ranking"]["weights"])),
-        reports=MappingProxyType(dict(data.get("reports") or {})),
-        ledger_headers=MappingProxyType(dict((data.get("ledger") or {}).get("headers") or {})),
+        ranking=Ranking(MappingProxyType(
+            {k: float(v) for k, v in data["ranking"]["weights"].items()})),
+        reports=ReportSettings(**(data.get("reports") or {})),
+        ledger=LedgerSettings(MappingProxyType(
+            dict((data.get("ledger") or {}).get("headers") or {}))),
         source_file=doc.file,
         content_hash=hashlib.sha256(canonical.encode()).hexdigest(),
         raw=MappingProxyType(json.loads(canonical)),
