@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from kfworkflow.engine.workspace import Workspace
 from kfworkflow.errors import InputError
@@ -26,13 +27,13 @@ def export_ledger(workspace: Workspace, path: Path) -> int:
     county_name = {c.id: c.name for c in policies.counties}
     category_name = {c.id: c.name for c in policies.categories}
     with read_session(workspace.ready_engine()) as session:
-        projects = list(session.execute(select(Project).order_by(Project.code)).scalars())
+        projects = list(session.execute(select(Project).order_by(col(Project.code))).scalars())
         milestones: dict[int, dict[str, ProjectMilestone]] = {}
         for m in session.execute(select(ProjectMilestone)).scalars():
             milestones.setdefault(m.project_id, {})[m.milestone] = m
-        tasks = list(session.execute(select(ProjectTask).order_by(ProjectTask.id)).scalars())
+        tasks = list(session.execute(select(ProjectTask).order_by(col(ProjectTask.id))).scalars())
     code_of = {p.id: p.code for p in projects}
-    rows: list[list[Any]] = []
+    rows: list[Sequence[object]] = []
     for project in projects:
         marks = milestones.get(project.id or 0, {})
         values: dict[str, Any] = {
@@ -49,7 +50,7 @@ def export_ledger(workspace: Workspace, path: Path) -> int:
     if suffix == ".csv":
         write_csv(path, headers, rows)
         return len(rows)
-    task_rows: list[list[Any]] = [
+    task_rows: list[Sequence[object]] = [
         [code_of.get(t.project_id), t.title, t.owner, t.due_on, t.done_on] for t in tasks
     ]
     formats = {i: "yyyy-mm-dd" for i, c in enumerate(columns) if c.kind == "date"}
@@ -59,7 +60,3 @@ def export_ledger(workspace: Workspace, path: Path) -> int:
         XlsxSheet(title="任务清单", headers=[c.zh for c in TASK_COLUMNS], rows=task_rows),
     ])
     return len(rows)
-
-
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value else None

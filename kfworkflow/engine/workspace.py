@@ -64,7 +64,9 @@ class Workspace:
     def calendar(self) -> WorkCalendar:
         policy = self.policies.calendar
         data_file = (self.root / policy.data_file) if policy.data_file else None
-        return WorkCalendar.load(data_file, fallback=policy.fallback)
+        if policy.fallback == "weekends-only":
+            return WorkCalendar.load(data_file, fallback="weekends-only")
+        return WorkCalendar.load(data_file, fallback="error")
 
     def today(self) -> date:
         return business_date(self.clock.now(), self.policies.tz)

@@ -290,7 +290,7 @@ def parse_ledger(sheet: Sheet, header_map: HeaderMap, vocabulary: Vocabulary,
                 first_row_of[code] = row.number
         category = values.get("category")
         record = None
-        if not row_findings:
+        if not row_findings and code is not None and category is not None:
             record = ProjectRecord(
                 row=row.number,
                 code=code,

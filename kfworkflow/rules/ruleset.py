@@ -329,7 +329,7 @@ def _inline(node: Any, lets: Mapping[str, Any]) -> Any:
 
     if _is_name(node) and node.name in lets:
         return lets[node.name]
-    if not dataclasses.is_dataclass(node):
+    if not dataclasses.is_dataclass(node) or isinstance(node, type):
         return node
     changes = {}
     for f in dataclasses.fields(node):

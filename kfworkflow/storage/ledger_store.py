@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import insert, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from kfworkflow.errors import Finding, ImportRejectedError, TransitionError
 from kfworkflow.ledger.records import DailyRecord, ProjectRecord, TaskRecord
@@ -106,7 +106,7 @@ def _milestone_rows(session: Session, project_ids: Sequence[int]
     rows: dict[int, dict[str, ProjectMilestone]] = {}
     for part in chunks(list(project_ids)):
         query = select(ProjectMilestone).where(
-            ProjectMilestone.project_id.in_(part)  # type: ignore[attr-defined]
+            col(ProjectMilestone.project_id).in_(part)
         )
         for row in session.execute(query).scalars():
             rows.setdefault(row.project_id, {})[row.milestone] = row
@@ -205,7 +205,7 @@ def apply_tasks(session: Session, records: Sequence[TaskRecord], *, source: str,
     existing = {
         (t.project_id, t.title): t
         for t in session.execute(select(ProjectTask).where(
-            ProjectTask.project_id.in_([p.id for p in projects.values()])  # type: ignore[attr-defined]
+            col(ProjectTask.project_id).in_([p.id for p in projects.values()])
         )).scalars()
     }
     for record in records:
@@ -308,9 +308,9 @@ def _latest_reports(session: Session, project_ids: Sequence[int], dates: Sequenc
     for part in chunks(list(project_ids)):
         query = (
             select(DailyReport)
-            .where(DailyReport.project_id.in_(part),  # type: ignore[attr-defined]
-                   DailyReport.report_on.in_(dates))  # type: ignore[attr-defined]
-            .order_by(DailyReport.id)  # type: ignore[arg-type]
+            .where(col(DailyReport.project_id).in_(part),
+                   col(DailyReport.report_on).in_(dates))
+            .order_by(col(DailyReport.id))
         )
         for r in session.execute(query).scalars():
             latest[(r.project_id, r.report_on)] = (r.completed_investment, r.funds_arrived,

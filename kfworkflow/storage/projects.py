@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from kfworkflow.errors import InputError, NotFoundError, TransitionError
 from kfworkflow.lifecycle.milestones import ADJUSTED, MilestoneLifecycle
@@ -26,7 +27,7 @@ CHUNK = 500
 LEVELS = ("county", "city", "province")
 
 
-def chunks(items: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -35,7 +36,7 @@ def projects_by_code(session: Session, codes: Sequence[str], *, lock: bool = Fal
                      ) -> dict[str, Project]:
     found: dict[str, Project] = {}
     for part in chunks(list(dict.fromkeys(codes))):
-        query = select(Project).where(Project.code.in_(part))  # type: ignore[attr-defined]
+        query = select(Project).where(col(Project.code).in_(part))
         if lock:
             query = query.with_for_update()
         for project in session.execute(query).scalars():
@@ -52,7 +53,7 @@ def get_project(session: Session, code: str, *, lock: bool = False) -> Project:
 
 def milestones_of(session: Session, project_id: int) -> dict[str, ProjectMilestone]:
     rows = session.execute(
-        select(ProjectMilestone).where(ProjectMilestone.project_id == project_id)
+        select(ProjectMilestone).where(col(ProjectMilestone.project_id) == project_id)
     ).scalars()
     return {row.milestone: row for row in rows}
 
@@ -135,10 +136,10 @@ def open_problem(
     assert project.id is not None
     existing = session.execute(
         select(Problem).where(
-            Problem.project_id == project.id,
-            Problem.type == type_,
-            Problem.title == title,
-            Problem.status == "open",
+            col(Problem.project_id) == project.id,
+            col(Problem.type) == type_,
+            col(Problem.title) == title,
+            col(Problem.status) == "open",
         )
     ).scalars().first()
     if existing is not None:
@@ -205,8 +206,8 @@ def active_exemptions(session: Session, project_ids: Sequence[int], *, on: date
                       ) -> list[Exemption]:
     rows = session.execute(
         select(Exemption).where(
-            Exemption.project_id.in_(project_ids),  # type: ignore[attr-defined]
-            Exemption.from_on <= on,
+            col(Exemption.project_id).in_(project_ids),
+            col(Exemption.from_on) <= on,
         )
     ).scalars()
     return [

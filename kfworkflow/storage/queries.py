@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from kfworkflow.storage.models import (
     DailyReport,
@@ -43,13 +43,13 @@ def project_dict(project: Project) -> dict[str, Any]:
 
 def list_projects(session: Session, *, county: str | None = None, category: str | None = None,
                   state: str | None = None, limit: int | None = None) -> list[Project]:
-    query = select(Project).order_by(Project.code)
+    query = select(Project).order_by(col(Project.code))
     if county:
-        query = query.where(Project.county == county)
+        query = query.where(col(Project.county) == county)
     if category:
-        query = query.where(Project.category == category)
+        query = query.where(col(Project.category) == category)
     if state:
-        query = query.where(Project.state == state)
+        query = query.where(col(Project.state) == state)
     if limit:
         query = query.limit(limit)
     return list(session.execute(query).scalars())
@@ -58,14 +58,14 @@ def list_projects(session: Session, *, county: str | None = None, category: str 
 def project_detail(session: Session, project: Project) -> dict[str, Any]:
     pid = project.id
     milestones = session.execute(
-        select(ProjectMilestone).where(ProjectMilestone.project_id == pid)
+        select(ProjectMilestone).where(col(ProjectMilestone.project_id) == pid)
     ).scalars()
     tasks = session.execute(
-        select(ProjectTask).where(ProjectTask.project_id == pid).order_by(ProjectTask.id)
+        select(ProjectTask).where(col(ProjectTask.project_id) == pid).order_by(col(ProjectTask.id))
     ).scalars()
     latest = session.execute(
-        select(DailyReport).where(DailyReport.project_id == pid)
-        .order_by(DailyReport.report_on.desc(), DailyReport.id.desc()).limit(1)  # type: ignore[attr-defined]
+        select(DailyReport).where(col(DailyReport.project_id) == pid)
+        .order_by(col(DailyReport.report_on).desc(), col(DailyReport.id).desc()).limit(1)
     ).scalars().first()
     return {
         **project_dict(project),
@@ -87,7 +87,8 @@ def project_detail(session: Session, project: Project) -> dict[str, Any]:
         "exemptions": [
             {"id": e.id, "reason": e.reason, "from_on": e.from_on, "until_on": e.until_on,
              "ended_on": e.ended_on}
-            for e in session.execute(select(Exemption).where(Exemption.project_id == pid)).scalars()
+            for e in session.execute(
+                select(Exemption).where(col(Exemption.project_id) == pid)).scalars()
         ],
     }
 
@@ -102,28 +103,28 @@ def problem_dict(problem: Problem, code: str) -> dict[str, Any]:
 
 def problems(session: Session, *, project_id: int | None = None, status: str | None = None,
              level: str | None = None, county: str | None = None) -> list[Problem]:
-    query = select(Problem).order_by(Problem.id)
+    query = select(Problem).order_by(col(Problem.id))
     if project_id is not None:
-        query = query.where(Problem.project_id == project_id)
+        query = query.where(col(Problem.project_id) == project_id)
     if status:
-        query = query.where(Problem.status == status)
+        query = query.where(col(Problem.status) == status)
     if level:
-        query = query.where(Problem.level == level)
+        query = query.where(col(Problem.level) == level)
     if county:
-        query = query.join(Project, Project.id == Problem.project_id).where(
-            Project.county == county)
+        query = query.join(Project, col(Project.id) == col(Problem.project_id)).where(
+            col(Project.county) == county)
     return list(session.execute(query).scalars())
 
 
 def codes_by_id(session: Session, ids: Sequence[int]) -> dict[int, str]:
-    rows = session.execute(select(Project.id, Project.code).where(
-        Project.id.in_(list(set(ids)))))  # type: ignore[union-attr]
+    rows = session.execute(select(col(Project.id), col(Project.code)).where(
+        col(Project.id).in_(list(set(ids)))))
     return {pid: code for pid, code in rows}
 
 
 def ledger_counts(session: Session) -> dict[str, Any]:
-    rows = session.execute(select(Project.county, Project.category, Project.state,
-                                  func.count()).group_by(Project.county, Project.category,
+    rows = session.execute(select(col(Project.county), col(Project.category), col(Project.state),
+                                  func.count()).group_by(col(Project.county), col(Project.category),
                                                          Project.state)).all()
     by_county: Counter[str] = Counter()
     by_category: Counter[str] = Counter()
@@ -151,17 +152,18 @@ def project_history(session: Session, project: Project) -> list[dict[str, Any]]:
     """Events, changes and reports of one project in time order."""
     pid = project.id
     items: list[dict[str, Any]] = []
-    for e in session.execute(select(MilestoneEvent).where(MilestoneEvent.project_id == pid)
+    for e in session.execute(select(MilestoneEvent).where(col(MilestoneEvent.project_id) == pid)
                              ).scalars():
         items.append({"at": e.recorded_at, "on": e.occurred_on, "kind": "milestone",
                       "what": f"{e.from_state or '-'} → {e.to_state}", "actor": e.actor,
                       "source": e.source, "reason": e.reason})
-    for c in session.execute(select(ProjectChange).where(ProjectChange.project_id == pid)
+    for c in session.execute(select(ProjectChange).where(col(ProjectChange.project_id) == pid)
                              ).scalars():
         items.append({"at": c.changed_at, "on": None, "kind": "change",
                       "what": f"{c.field}: {c.old_value} → {c.new_value}", "actor": c.actor,
                       "source": c.source, "reason": None})
-    for r in session.execute(select(DailyReport).where(DailyReport.project_id == pid)).scalars():
+    reports = select(DailyReport).where(col(DailyReport.project_id) == pid)
+    for r in session.execute(reports).scalars():
         items.append({"at": r.recorded_at, "on": r.report_on, "kind": "report",
                       "what": f"investment {r.completed_investment}, funds {r.funds_arrived}, "
                               f"disbursed {r.funds_disbursed}",

@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from kfworkflow.errors import NotFoundError
 from kfworkflow.storage.rule_models import RuleVersion
@@ -25,14 +25,14 @@ def publish(session: Session, *, revision: str, effective_from: date, content: s
 
 
 def versions(session: Session) -> list[RuleVersion]:
-    return list(session.execute(select(RuleVersion).order_by(RuleVersion.id)).scalars())
+    return list(session.execute(select(RuleVersion).order_by(col(RuleVersion.id))).scalars())
 
 
 def in_force(session: Session, on: date) -> RuleVersion:
     """The version in force on ``on``: latest effective_from ≤ on, later publication wins ties."""
     found = session.execute(
-        select(RuleVersion).where(RuleVersion.effective_from <= on)
-        .order_by(RuleVersion.effective_from.desc(), RuleVersion.id.desc())  # type: ignore[attr-defined]
+        select(RuleVersion).where(col(RuleVersion.effective_from) <= on)
+        .order_by(col(RuleVersion.effective_from).desc(), col(RuleVersion.id).desc())
         .limit(1)
     ).scalars().first()
     if found is None:
@@ -44,7 +44,8 @@ def in_force(session: Session, on: date) -> RuleVersion:
 
 def by_revision(session: Session, revision: str) -> RuleVersion:
     found = session.execute(
-        select(RuleVersion).where(RuleVersion.revision == revision).order_by(RuleVersion.id)
+        select(RuleVersion).where(col(RuleVersion.revision) == revision)
+        .order_by(col(RuleVersion.id))
     ).scalars().first()
     if found is None:
         raise NotFoundError(f"rule revision {revision} is not in the version store")
