@@ -224,7 +224,7 @@ def validate(doc: Located, schema: Mapping[str, Any]) -> list[Finding]:
         path = tuple(error.absolute_path)
         if any(path[:len(bad)] == bad for bad in doc.unreadable):
             continue
-        findings.extend(_to_findings(doc, error))
+        findings.extend(f for f in _to_findings(doc, error) if f not in findings)
     findings.sort(key=lambda f: (f.line or 0, f.col or 0, f.code))
     return findings
 
@@ -252,6 +252,8 @@ def _to_findings(doc: Located, error: ValidationError) -> list[Finding]:
                 for k in unknown]
     if kind == "required":
         missing = [k for k in error.validator_value if k not in error.instance]
+        # jsonschema reports each missing key as its own error
+        missing = [k for k in missing if error.message.startswith(f"{k!r} ")] or missing
         where = ".".join(str(p) for p in path) or "the top level"
         return [at(path, "KFW-Y005", f"missing required key {k!r} in {where}", key=True)
                 for k in missing]

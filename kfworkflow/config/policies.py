@@ -164,7 +164,7 @@ class Policies:
         return self.ladder[index] if index < len(self.ladder) else None
 
     def canonical(self) -> dict[str, Any]:
-        return json.loads(json.dumps(self.raw, ensure_ascii=False, sort_keys=True, default=str))
+        return json.loads(json.dumps(dict(self.raw), ensure_ascii=False, sort_keys=True))
 
 
 def load_policies(path: Path) -> Policies:
@@ -334,7 +334,9 @@ def _build(doc: Located) -> Policies:
                    tuple(t["category"]) if isinstance(t["category"], list) else (t["category"],),
                    t["metric"], t["op"], float(t["threshold"]), _as_date(t["due"]), t.get("unit"))
             for t in data.get("targets") or []),
-        schedules=Schedules(**data["schedules"]),
+        schedules=Schedules(
+            data["schedules"]["daily"], data["schedules"]["weekly"], data["schedules"]["monthly"],
+            float(data["schedules"].get("catch_up_grace_hours", 6))),
         ranking=Ranking(MappingProxyType(
             {k: float(v) for k, v in data["ranking"]["weights"].items()})),
         reports=ReportSettings(**(data.get("reports") or {})),
