@@ -31,15 +31,21 @@ def evaluate(
     plan = ruleset.plan(pass_kind, subject_kind, env.as_of)
     if only_rules is not None:
         plan = tuple(g for g in plan if any(r.id in only_rules for r in g.rules))
-    groups = [(g.hit == "first", g.rules, g) for g in plan]
     ladder = _Ladder(ruleset)
+    groups = [(g.hit == "first", tuple((r.when, r, _extras(r, env)) for r in g.rules), g)
+              for g in plan]
     for key, facts in subjects:
         for first, rules, group in groups:
-            for rule in rules:
-                if rule.when(facts, env):
-                    yield decide(rule, group, subject_kind, key, facts, env, ladder)
+            for when, rule, extras in rules:
+                if when(facts, env):
+                    yield decide(rule, group, subject_kind, key, facts, env, ladder, extras)
                     if first:
                         break
+
+
+def _extras(rule: CompiledRule, env: PassEnv) -> dict[str, Any]:
+    """Names every reason may use besides facts and lets; shared by all subjects of a pass."""
+    return {"as_of": env.as_of, "today": env.as_of, "rule_title": rule.spec.title}
 
 
 def evaluate_group(ruleset: RuleSet, group: Group, subject_kind: str, key: str, facts: Facts,
@@ -69,7 +75,8 @@ class _Ladder:
         self.levels = [lv.level for lv in policies.ladder]
         self.by_level = {lv.level: lv for lv in policies.ladder}
         self.recipients = {lv.level: ReasonTemplate(lv.recipient) for lv in policies.ladder}
-        self.rule_recipients = {r.id: ReasonTemplate(r.spec.then.recipient)
+        self.rule_recipients = {r.id: ReasonTemplate(r.spec.then.recipient,
+                                                     [name for name, _ in r.lets])
                                 for r in ruleset.rules if r.spec.then.recipient}
         if len(cls._cache) > 64:
             cls._cache.clear()
@@ -95,13 +102,13 @@ def _deadline(env: PassEnv, amount: int, unit: str) -> Any:
 
 
 def decide(rule: CompiledRule, group: Group, subject_kind: str, key: str, facts: Facts,
-           env: PassEnv, ladder: _Ladder) -> Decision:
+           env: PassEnv, ladder: _Ladder, extras: dict[str, Any] | None = None) -> Decision:
     spec = rule.spec
     then = spec.then
     inputs = {name: facts.get(name) for name in group.reads}
-    lets = {name: fn(facts, env) for name, fn in rule.lets}
-    flat: dict[str, Any] = {**facts, **lets, "as_of": env.as_of, "today": env.as_of,
-                            "rule_title": spec.title}
+    lets = {name: fn(facts, env) for name, fn in rule.lets} if rule.lets else {}
+    if extras is None:
+        extras = _extras(rule, env)
     route = None
     top_overdue = False
     level: str | None = None
@@ -117,27 +124,11 @@ def decide(rule: CompiledRule, group: Group, subject_kind: str, key: str, facts:
         deadline_on = _deadline(env, amount, unit)
         template = ladder.rule_recipients.get(rule.id) if not then.escalate else None
         template = template or ladder.recipients[level]
-        recipient = template.render(flat, lambda: _nested(flat))
+        recipient = template.render(lets, extras, facts)
         route = Route(level, recipient, deadline_on, amount, unit)
-        flat.update({"recipient": recipient, "deadline_on": deadline_on, "level": level,
-                     "level_name": rung.name})
-    reason = rule.reason.render(flat, lambda: _nested(flat))
-    return Decision(
-        subject_kind=subject_kind,
-        subject_key=key,
-        rule_id=rule.id,
-        group=group.id,
-        reason=reason,
-        inputs=inputs,
-        light=then.light,
-        route=route,
-        escalate=then.escalate,
-        top_level_overdue=top_overdue,
-        action=then.action,
-    )
+        extras = {**extras, "recipient": recipient, "deadline_on": deadline_on, "level": level,
+                  "level_name": rung.name}
+    # positional: this runs once per decision, and keyword passing costs measurably here
+    return Decision(subject_kind, key, spec.id, group.id, rule.reason.render(lets, extras, facts),
+                    inputs, then.light, route, then.escalate, top_overdue, then.action)
 
-
-def _nested(flat: Mapping[str, Any]) -> dict[str, Any]:
-    from kfworkflow.rules.facts import nested
-
-    return nested(flat)

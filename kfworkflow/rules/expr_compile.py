@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import math
 import types
 import warnings
 from collections.abc import Callable, Mapping
@@ -198,15 +199,31 @@ def length(env: EvalEnv, value: Any) -> int:
 
 
 def round_half_up(env: EvalEnv, value: Any, digits: int | None = None) -> Any:
-    """Round half away from zero (四舍五入) at the decimal the user sees; round(x) is an int."""
+    """Round half away from zero (四舍五入) at the decimal the user sees; round(x) is an int.
+
+    Floats far from a half are rounded with float arithmetic; only values whose scaled
+    fraction is within 1e-6 of .5 (where binary floats mislead: 2.675 is 2.67499...) take the
+    exact decimal path on their shortest repr.
+    """
     places = 0 if digits is None else digits
     if isinstance(value, int) and places >= 0:
         return value
+    if isinstance(value, float) and 0 <= places <= 9 and abs(value) < 1e12:
+        scale = _POWERS[places]
+        scaled = abs(value) * scale
+        floor = math.floor(scaled)
+        if abs(scaled - floor - 0.5) > 1e-6:
+            magnitude = floor + 1 if scaled - floor > 0.5 else floor
+            result = math.copysign(magnitude / scale, value) if magnitude else 0.0
+            return int(result) if digits is None else result
     exact = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     rounded = exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     if digits is None or isinstance(value, int):
         return int(rounded)
     return float(rounded)
+
+
+_POWERS = tuple(10.0**i for i in range(10))
 
 
 FUNCTION_IMPLEMENTATIONS: Mapping[str, Callable[..., Any]] = {

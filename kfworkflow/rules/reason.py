@@ -64,23 +64,52 @@ class ReasonIssue:
     hint: str | None = None
 
 
-class ReasonTemplate:
-    """A compiled reason template; ``render`` takes the flat facts, let values and extras."""
+FILTERS: dict[str, Callable[..., str]] = {"pct": _pct, "num": _num, "pp": _pp}
 
-    def __init__(self, source: str) -> None:
+# A fast-path part: literal text, or (source, dotted name, filter function or None, filter
+# arguments), where source 0 = a let value, 1 = an extra (as_of, recipient, ...), 2 = a fact.
+Part = str | tuple[int, str, Callable[..., str] | None, tuple[Any, ...]]
+
+
+class ReasonTemplate:
+    """A compiled reason template.
+
+    Templates made only of text and ``{{ name }}`` / ``{{ name | pct }}`` outputs render by
+    joining strings, with each name resolved at compile time to a let value, an extra or a fact;
+    anything else renders through the sandboxed Jinja2 template.
+    """
+
+    def __init__(self, source: str, let_names: Iterable[str] = ()) -> None:
         self.source = source
-        self._parts: list[str | tuple[str, ...]] | None = None
         self._template: Any = None
-        tree = ENV.parse(source)
-        self._parts = _simple_parts(tree)
+        self._parts = _simple_parts(ENV.parse(source), frozenset(let_names))
         if self._parts is None:
             self._template = ENV.from_string(source)
 
-    def render(self, flat: Mapping[str, Any], nested: Callable[[], Mapping[str, Any]]) -> str:
-        if self._parts is not None:
-            return "".join(p if isinstance(p, str) else text(flat.get(".".join(p)))
-                           for p in self._parts)
-        return str(self._template.render(**nested()))
+    @property
+    def is_fast(self) -> bool:
+        return self._parts is not None
+
+    def render(self, lets: Mapping[str, Any], extras: Mapping[str, Any],
+               facts: Mapping[str, Any]) -> str:
+        parts = self._parts
+        if parts is None:
+            from kfworkflow.rules.facts import nested
+
+            return str(self._template.render(**nested({**facts, **lets, **extras})))
+        sources = (lets, extras, facts)
+        out = [
+            part if part.__class__ is str else _value(part, sources)  # type: ignore[arg-type]
+            for part in parts
+        ]
+        return "".join(out)
+
+
+def _value(part: tuple[int, str, Callable[..., str] | None, tuple[Any, ...]],
+           sources: tuple[Mapping[str, Any], ...]) -> str:
+    source, name, filter_fn, args = part
+    value = sources[source].get(name)
+    return text(value) if filter_fn is None else filter_fn(value, *args)
 
 
 def check_template(source: str, names: Iterable[str]) -> list[ReasonIssue]:
@@ -148,8 +177,9 @@ def _dotted_reads(tree: nodes.Template) -> list[tuple[tuple[str, ...], int]]:
     return reads
 
 
-def _simple_parts(tree: nodes.Template) -> list[str | tuple[str, ...]] | None:
-    parts: list[str | tuple[str, ...]] = []
+def _simple_parts(tree: nodes.Template, let_names: frozenset[str]) -> list[Part] | None:
+    """Text and ``{{ a.b }}`` / ``{{ a.b | pct(1) }}`` outputs only; otherwise None."""
+    parts: list[Part] = []
     for stmt in tree.body:
         if not isinstance(stmt, nodes.Output):
             return None
@@ -157,8 +187,20 @@ def _simple_parts(tree: nodes.Template) -> list[str | tuple[str, ...]] | None:
             if isinstance(child, nodes.TemplateData):
                 parts.append(child.data)
                 continue
+            filter_fn = None
+            args: tuple[Any, ...] = ()
+            if isinstance(child, nodes.Filter):
+                if (child.name not in FILTERS or child.kwargs or child.dyn_args
+                        or child.dyn_kwargs or child.node is None
+                        or not all(isinstance(a, nodes.Const) for a in child.args)):
+                    return None
+                filter_fn = FILTERS[child.name]
+                args = tuple(a.value for a in child.args)  # type: ignore[attr-defined]
+                child = child.node
             path = _dotted(child)
             if path is None:
                 return None
-            parts.append(path)
+            name = ".".join(path)
+            source = 0 if name in let_names else 1 if name in EXTRA_NAMES else 2
+            parts.append((source, name, filter_fn, args))
     return parts

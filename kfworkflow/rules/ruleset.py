@@ -276,7 +276,7 @@ def _compile_rule(spec: RuleSpec, source: RuleSource, policies: Policies,
     if when_node is None or findings:
         return None
     reads |= references(when_node)
-    reason = ReasonTemplate(spec.reason)
+    reason = ReasonTemplate(spec.reason, let_types)
     reads |= template_reads(spec.reason) & set(schema.fields)
     if spec.then.route_level or spec.then.escalate:
         recipients = [lv.recipient for lv in policies.ladder]
