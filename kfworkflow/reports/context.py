@@ -1,0 +1,471 @@
+"""What each document's template may read: frozen dataclasses, one per table or part.
+
+Every field is documented in ``docs/reference/report-contexts.md`` (a test checks that the docs
+and these classes agree). Conventions: rates are fractions (0.853 is 85.3 %) and ``None`` when
+nothing was due; changes and gaps are percentage points; money is in 万元; a light is
+``"red"``, ``"yellow"``, ``"green"`` or ``None``; ``*_on`` fields are business dates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+
+LIGHTS = ("red", "yellow", "green")
+LEVELS = ("county", "city", "province")
+STATUSES = ("new", "in_progress", "resolved", "closed_out", "overdue", "escalated")
+OPEN_STATUSES = ("new", "in_progress", "overdue", "escalated")
+OUTCOMES = ("resolved", "closed_out", "still_open", "escalated")
+RATE_NAMES = ("start_rate", "funds_in_place_rate", "investment_completion_rate",
+              "on_time_completion_rate")
+PERIOD_KINDS = ("month", "quarter", "half_year", "year")
+TOTAL_KEY = "total"
+
+
+def ratio(numerator: float, denominator: float) -> float | None:
+    """``numerator / denominator``, or None when nothing was due."""
+    return None if not denominator else numerator / denominator
+
+
+def change_pp(now: float | None, before: float | None) -> float | None:
+    """The change of a rate in percentage points; None when either side is unknown."""
+    return None if now is None or before is None else (now - before) * 100
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    title: str
+    organisation: str
+    as_of: date
+    rule_revision: str | None = None
+    pass_run_id: int | None = None
+
+
+# ------------------------------------------------------------------------------ daily bulletin
+
+
+@dataclass(frozen=True)
+class DailyRow:
+    key: str
+    name: str
+    projects: int
+    due_to_start: int
+    started: int
+    start_rate: float | None
+    planned_investment: float
+    completed_investment: float
+    investment_completion_rate: float | None
+    pro_rata_gap_pp: float | None
+    planned_funds: float
+    funds_arrived: float
+    funds_in_place_rate: float | None
+    due_to_complete: int
+    completed_on_time: int
+    on_time_completion_rate: float | None
+    start_rate_change_pp: float | None
+    funds_in_place_rate_change_pp: float | None
+    investment_completion_rate_change_pp: float | None
+    on_time_completion_rate_change_pp: float | None
+    red: int
+    yellow: int
+    green: int
+
+
+@dataclass(frozen=True)
+class DailyCounts:
+    """The raw counts and sums of one row; :func:`daily_row` derives the rates from them."""
+
+    projects: int = 0
+    due_to_start: int = 0
+    started: int = 0
+    planned_investment: float = 0.0
+    completed_investment: float = 0.0
+    planned_funds: float = 0.0
+    funds_arrived: float = 0.0
+    due_to_complete: int = 0
+    completed_on_time: int = 0
+    red: int = 0
+    yellow: int = 0
+    green: int = 0
+
+    def __add__(self, other: DailyCounts) -> DailyCounts:
+        return DailyCounts(
+            projects=self.projects + other.projects,
+            due_to_start=self.due_to_start + other.due_to_start,
+            started=self.started + other.started,
+            planned_investment=self.planned_investment + other.planned_investment,
+            completed_investment=self.completed_investment + other.completed_investment,
+            planned_funds=self.planned_funds + other.planned_funds,
+            funds_arrived=self.funds_arrived + other.funds_arrived,
+            due_to_complete=self.due_to_complete + other.due_to_complete,
+            completed_on_time=self.completed_on_time + other.completed_on_time,
+            red=self.red + other.red, yellow=self.yellow + other.yellow,
+            green=self.green + other.green)
+
+
+def daily_row(key: str, name: str, counts: DailyCounts, pro_rata_target: float,
+              previous: DailyRow | None = None) -> DailyRow:
+    """A bulletin row from its counts; changes are against ``previous`` (the day before)."""
+    start = ratio(counts.started, counts.due_to_start)
+    investment = ratio(counts.completed_investment, counts.planned_investment)
+    funds = ratio(counts.funds_arrived, counts.planned_funds)
+    on_time = ratio(counts.completed_on_time, counts.due_to_complete)
+    return DailyRow(
+        key=key, name=name, projects=counts.projects,
+        due_to_start=counts.due_to_start, started=counts.started, start_rate=start,
+        planned_investment=counts.planned_investment,
+        completed_investment=counts.completed_investment,
+        investment_completion_rate=investment,
+        pro_rata_gap_pp=change_pp(investment, pro_rata_target),
+        planned_funds=counts.planned_funds, funds_arrived=counts.funds_arrived,
+        funds_in_place_rate=funds,
+        due_to_complete=counts.due_to_complete, completed_on_time=counts.completed_on_time,
+        on_time_completion_rate=on_time,
+        start_rate_change_pp=change_pp(start, previous.start_rate if previous else None),
+        funds_in_place_rate_change_pp=change_pp(
+            funds, previous.funds_in_place_rate if previous else None),
+        investment_completion_rate_change_pp=change_pp(
+            investment, previous.investment_completion_rate if previous else None),
+        on_time_completion_rate_change_pp=change_pp(
+            on_time, previous.on_time_completion_rate if previous else None),
+        red=counts.red, yellow=counts.yellow, green=counts.green,
+    )
+
+
+@dataclass(frozen=True)
+class DailySection:
+    category: str
+    category_name: str
+    rows: tuple[DailyRow, ...]
+    total: DailyRow
+
+
+@dataclass(frozen=True)
+class MissedReport:
+    county: str
+    county_name: str
+    missed_days: int
+    last_report_on: date | None
+
+
+@dataclass(frozen=True)
+class RatePoint:
+    on: date
+    start_rate: float | None
+    funds_in_place_rate: float | None
+    investment_completion_rate: float | None
+    on_time_completion_rate: float | None
+
+
+@dataclass(frozen=True)
+class DailyBulletin:
+    info: DocumentInfo
+    previous_on: date | None
+    pro_rata_target: float
+    sections: tuple[DailySection, ...]
+    counties: tuple[DailyRow, ...]
+    total: DailyRow
+    not_reported: tuple[MissedReport, ...]
+    trend: tuple[RatePoint, ...]
+
+
+# ------------------------------------------------------------------------------ weekly list
+
+
+@dataclass(frozen=True)
+class AssignmentRow:
+    number: str
+    assigned_on: date
+    project_code: str
+    project_name: str
+    category: str
+    category_name: str
+    county: str
+    county_name: str
+    problem: str | None
+    problem_type: str | None
+    problem_type_name: str | None
+    level: str
+    recipient: str
+    lead_units: tuple[str, ...]
+    cooperating_units: tuple[str, ...]
+    responsible_person: str | None
+    deadline_on: date
+    days_overdue: int
+    status: str
+    light: str | None
+    reason: str
+    progress: str | None
+
+    def addressed_to(self, unit: str) -> bool:
+        """Whether ``unit`` receives this item: as recipient, lead or co-operating unit."""
+        return unit == self.recipient or unit in self.lead_units or (
+            unit in self.cooperating_units)
+
+
+@dataclass(frozen=True)
+class ReviewedAssignment:
+    outcome: str
+    item: AssignmentRow
+
+
+@dataclass(frozen=True)
+class WeeklyReview:
+    week: str
+    resolved: int
+    closed_out: int
+    still_open: int
+    escalated: int
+    items: tuple[ReviewedAssignment, ...]
+
+
+def weekly_review(week: str, items: Iterable[ReviewedAssignment]) -> WeeklyReview:
+    """Part one with its counts taken from the items, so the counts always add up."""
+    listed = tuple(items)
+    counts = {outcome: sum(1 for r in listed if r.outcome == outcome) for outcome in OUTCOMES}
+    return WeeklyReview(week, counts["resolved"], counts["closed_out"], counts["still_open"],
+                        counts["escalated"], listed)
+
+
+@dataclass(frozen=True)
+class LaggingProject:
+    code: str
+    name: str
+    category: str
+    category_name: str
+    county: str
+    county_name: str
+    recipient: str
+    responsible_unit: str
+    milestone: str
+    milestone_name: str
+    planned_on: date | None
+    lag_days: int
+    investment_completion_rate: float | None
+    pro_rata_gap_pp: float | None
+    light: str | None
+
+
+@dataclass(frozen=True)
+class LevelStatusCount:
+    level: str
+    status: str
+    count: int
+
+
+def level_status_counts(items: Iterable[AssignmentRow]) -> tuple[LevelStatusCount, ...]:
+    """Open items by level and status, in ladder and lifecycle order, zero counts left out."""
+    listed = list(items)
+    return tuple(
+        LevelStatusCount(level, status, n)
+        for level in LEVELS for status in OPEN_STATUSES
+        if (n := sum(1 for i in listed if i.level == level and i.status == status)))
+
+
+@dataclass(frozen=True)
+class WeeklyList:
+    info: DocumentInfo
+    week: str
+    week_start: date
+    week_end: date
+    recipient: str | None
+    review: WeeklyReview
+    items: tuple[AssignmentRow, ...]
+    lagging: tuple[LaggingProject, ...]
+    open_by_level_status: tuple[LevelStatusCount, ...]
+
+    def recipients(self) -> tuple[str, ...]:
+        """Every unit that gets its own list: recipients, then lead and co-operating units,
+        county level first."""
+        rows = [r.item for r in self.review.items] + list(self.items)
+        rows.sort(key=lambda r: LEVELS.index(r.level) if r.level in LEVELS else len(LEVELS))
+        units: dict[str, None] = {}
+        for row in rows:
+            for unit in (row.recipient, *row.lead_units, *row.cooperating_units):
+                units.setdefault(unit)
+        for project in self.lagging:
+            units.setdefault(project.recipient)
+        return tuple(units)
+
+    def for_recipient(self, unit: str) -> WeeklyList:
+        """The list one unit receives: its items in every part, counts recomputed."""
+        review = weekly_review(self.review.week,
+                               (r for r in self.review.items if r.item.addressed_to(unit)))
+        items = tuple(i for i in self.items if i.addressed_to(unit))
+        still_open = [r.item for r in review.items if r.item.status in OPEN_STATUSES]
+        return replace(
+            self, recipient=unit, review=review, items=items,
+            lagging=tuple(p for p in self.lagging if p.recipient == unit),
+            open_by_level_status=level_status_counts([*still_open, *items]))
+
+
+# ------------------------------------------------------------------------------ monthly ranking
+
+
+@dataclass(frozen=True)
+class MetricWeight:
+    metric: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class MetricScore:
+    metric: str
+    rate: float | None
+    weight: float
+    points: float
+
+
+def metric_score(metric: str, rate: float | None, weight: float) -> MetricScore:
+    """A metric's share of the composite score: weight × rate × 100 (a missing rate scores 0)."""
+    return MetricScore(metric, rate, weight, weight * (rate or 0.0) * 100)
+
+
+@dataclass(frozen=True)
+class CountyScore:
+    rank: int
+    county: str
+    county_name: str
+    score: float
+    metrics: tuple[MetricScore, ...]
+    previous_rank: int | None
+    rank_change: int | None
+    assigned: int
+    closed_out: int
+    closure_rate: float | None
+    light: str | None
+
+
+@dataclass(frozen=True)
+class ScorePoint:
+    period: str
+    score: float | None
+    rank: int | None
+
+
+@dataclass(frozen=True)
+class CountyTrend:
+    county: str
+    county_name: str
+    points: tuple[ScorePoint, ...]
+
+
+@dataclass(frozen=True)
+class MonthlyRanking:
+    info: DocumentInfo
+    period_kind: str
+    period: str
+    period_start: date
+    period_end: date
+    weights: tuple[MetricWeight, ...]
+    rows: tuple[CountyScore, ...]
+    top: tuple[CountyScore, ...]
+    bottom: tuple[CountyScore, ...]
+    last_place: CountyScore | None
+    reminder_talks: tuple[CountyScore, ...]
+    assigned: int
+    closed_out: int
+    closure_rate: float | None
+    trend: tuple[CountyTrend, ...]
+    rate_trend: tuple[RatePoint, ...]
+
+
+def top_and_bottom(rows: Sequence[CountyScore], size: int = 3
+                   ) -> tuple[tuple[CountyScore, ...], tuple[CountyScore, ...]]:
+    """The first and last ``size`` by rank; with few counties the two never overlap."""
+    ordered = sorted(rows, key=lambda r: r.rank)
+    size = min(size, len(ordered) // 2)
+    return tuple(ordered[:size]), tuple(ordered[len(ordered) - size:])
+
+
+# ------------------------------------------------------------------------------ dashboard
+
+
+@dataclass(frozen=True)
+class MilestoneStep:
+    milestone: str
+    name: str
+    planned_on: date | None
+    actual_on: date | None
+    late_days: int | None
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    on: date
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ProjectTimeline:
+    code: str
+    name: str
+    category: str
+    category_name: str
+    county: str
+    county_name: str
+    task_force: str
+    task_force_name: str
+    state: str
+    state_name: str
+    light: str | None
+    responsible_unit: str
+    responsible_person: str
+    annual_investment: float
+    completed_investment: float
+    investment_completion_rate: float | None
+    steps: tuple[MilestoneStep, ...]
+    events: tuple[TimelineEvent, ...]
+
+
+@dataclass(frozen=True)
+class TaskForceInfo:
+    id: str
+    name: str
+    leads: tuple[str, ...]
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DashboardSite:
+    info: DocumentInfo
+    daily: DailyBulletin
+    weekly: WeeklyList
+    monthly: MonthlyRanking | None
+    task_forces: tuple[TaskForceInfo, ...]
+    projects: tuple[ProjectTimeline, ...]
+
+
+@dataclass(frozen=True)
+class CountyPage:
+    county: str
+    county_name: str
+    summary: DailyRow | None
+    score: CountyScore | None
+    projects: tuple[ProjectTimeline, ...]
+    assignments: tuple[AssignmentRow, ...]
+    lagging: tuple[LaggingProject, ...]
+
+
+@dataclass(frozen=True)
+class TaskForcePage:
+    task_force: TaskForceInfo
+    sections: tuple[DailySection, ...]
+    projects: tuple[ProjectTimeline, ...]
+    assignments: tuple[AssignmentRow, ...]
+
+
+Document = DailyBulletin | WeeklyList | MonthlyRanking
+
+# Every documented context type, in the order of docs/reference/report-contexts.md.
+DOCUMENTED = (
+    DocumentInfo,
+    DailyBulletin, DailySection, DailyRow, MissedReport, RatePoint,
+    WeeklyList, WeeklyReview, ReviewedAssignment, AssignmentRow, LaggingProject,
+    LevelStatusCount,
+    MonthlyRanking, MetricWeight, CountyScore, MetricScore, CountyTrend, ScorePoint,
+    DashboardSite, TaskForceInfo, ProjectTimeline, MilestoneStep, TimelineEvent, CountyPage,
+    TaskForcePage,
+)
