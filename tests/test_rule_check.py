@@ -45,7 +45,7 @@ GOOD_RULE = """\
 def findings_of(text: str) -> list[str]:
     source = RuleSource()
     read_rules_text(text, "r.yaml", source)
-    ruleset, findings = compile_source(source, POLICIES)
+    _, findings = compile_source(source, POLICIES)
     return [str(f) for f in findings]
 
 
