@@ -66,7 +66,7 @@ def _report(error: KfwError, as_json: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
-        cli.main(args=args, prog_name="kfw", standalone_mode=False)
+        returned = cli.main(args=args, prog_name="kfw", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 1
@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    return 0
+    # with standalone_mode=False click returns the code of a command that raised Exit
+    return returned if isinstance(returned, int) else 0
 
 
 if __name__ == "__main__":
