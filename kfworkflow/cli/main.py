@@ -14,7 +14,6 @@ import click
 
 from kfworkflow import __version__
 from kfworkflow.cli import (
-    audit_cmd,
     calendar_cmd,
     db_cmd,
     demo_cmd,
@@ -49,7 +48,7 @@ def cli(ctx: click.Context, root: Path, db: str | None, actor: str | None) -> No
 
 
 for module in (db_cmd, ledger_cmd, project_cmds, rules_cmd, calendar_cmd, status_cmd,
-               demo_cmd, scheduler_cmd, audit_cmd):
+               demo_cmd, scheduler_cmd):
     module.register(cli)
 
 
