@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
+import kfworkflow.storage.engine_models
 import kfworkflow.storage.models
 import kfworkflow.storage.rule_models  # noqa: F401
 

@@ -1,0 +1,469 @@
+"""The facts of every subject kind as of a date, read in chunks so memory does not grow with N.
+
+As of a date: a report dated after it is invisible and the latest recorded report for the
+latest date wins; a milestone reached after it has not happened; a problem opened after it
+does not exist yet. History facts (``previous_light.<dim>``, ``light_streak.<dim>``,
+``streak.<rule_id>``) come from the light and streak rows of the runs that precede this pass
+(see ``History``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlmodel import Session, col
+
+from kfworkflow.config.policies import Policies
+from kfworkflow.lifecycle.assignments import CLOSED_OUT
+from kfworkflow.lifecycle.milestones import ADJUSTED, MilestoneLifecycle
+from kfworkflow.storage.engine_models import Assignment, PassRun, RuleStreak, SubjectLight
+from kfworkflow.storage.models import DailyReport, Exemption, Problem, Project, ProjectMilestone
+from kfworkflow.workcalendar import WorkCalendar
+
+CHUNK = 2000
+KIND_ORDER = {"daily": 0, "weekly": 1, "monthly": 2}
+COLOR_RANK = {"green": 0, "yellow": 1, "red": 2}
+OVERALL = "overall"
+MISSED_REPORTS_LOOKBACK = 120  # calendar days searched back for a county's last report
+
+Facts = dict[str, Any]
+Subject = tuple[str, Facts]
+
+
+def worst(colors: Iterable[str]) -> str | None:
+    found = [c for c in colors if c in COLOR_RANK]
+    return max(found, key=COLOR_RANK.__getitem__) if found else None
+
+
+# --- history: lights and streaks of the runs that precede a pass ------------------------------
+
+
+@dataclass(frozen=True)
+class RunRef:
+    id: int
+    kind: str
+    as_of: date
+
+    @property
+    def order(self) -> tuple[date, int]:
+        return (self.as_of, KIND_ORDER[self.kind])
+
+
+@dataclass(frozen=True)
+class PriorLight:
+    color: str
+    streak: int
+    since_on: date
+
+
+class History:
+    """Where a pass reads its history from, fixed when the pass starts.
+
+    A dimension's previous light is the one set by the latest effective (succeeded, not
+    superseded) run of a kind that sets it, among the runs preceding this pass — ordered by
+    as-of date, then daily → weekly → monthly. A rule's streak comes from the latest preceding
+    run of the rule's own kind. So a pass's facts never depend on the order the runs were made in.
+    """
+
+    def __init__(self, runs: Sequence[RunRef], kind: str, as_of: date,
+                 light_kinds: Mapping[str, set[str]], streak_rules: Mapping[str, str]) -> None:
+        here = (as_of, KIND_ORDER[kind])
+        preceding = sorted((r for r in runs if r.order < here), key=lambda r: (r.order, r.id))
+        latest: dict[str, RunRef] = {}
+        for run in preceding:
+            latest[run.kind] = run
+        self.latest_by_kind = latest
+        self.light_sources: dict[str, int] = {}
+        for dimension, kinds in light_kinds.items():
+            candidates = [latest[k] for k in kinds if k in latest]
+            if candidates:
+                self.light_sources[dimension] = max(candidates, key=lambda r: r.order).id
+        self.streak_sources: dict[str, int] = {
+            rule_id: latest[rule_kind].id for rule_id, rule_kind in streak_rules.items()
+            if rule_kind in latest}
+        self.tracked_rules = frozenset(streak_rules)
+
+    @staticmethod
+    def effective_runs(session: Session) -> list[RunRef]:
+        rows = session.execute(select(col(PassRun.id), col(PassRun.kind), col(PassRun.as_of))
+                               .where(col(PassRun.status) == "succeeded"))
+        return [RunRef(int(i), str(k), a) for i, k, a in rows]
+
+    def lights(self, session: Session, kind: str, keys: Sequence[str]
+               ) -> dict[str, dict[str, PriorLight]]:
+        """key → dimension → the light that precedes this pass."""
+        out: dict[str, dict[str, PriorLight]] = defaultdict(dict)
+        if not self.light_sources or not keys:
+            return out
+        by_run: dict[int, list[str]] = defaultdict(list)
+        for dimension, run_id in self.light_sources.items():
+            by_run[run_id].append(dimension)
+        for run_id, dimensions in by_run.items():
+            rows = session.execute(
+                select(col(SubjectLight.key), col(SubjectLight.dimension),
+                       col(SubjectLight.color), col(SubjectLight.streak),
+                       col(SubjectLight.since_on))
+                .where(col(SubjectLight.pass_run_id) == run_id, col(SubjectLight.kind) == kind,
+                       col(SubjectLight.key).in_(list(keys)),
+                       col(SubjectLight.dimension).in_(dimensions)))
+            for key, dimension, color, streak, since_on in rows:
+                out[key][dimension] = PriorLight(color, int(streak), since_on)
+        return out
+
+    def streaks(self, session: Session, kind: str, keys: Sequence[str]
+                ) -> dict[str, dict[str, int]]:
+        """key → rule id → consecutive earlier passes the rule fired in."""
+        out: dict[str, dict[str, int]] = defaultdict(dict)
+        if not self.streak_sources or not keys:
+            return out
+        by_run: dict[int, list[str]] = defaultdict(list)
+        for rule_id, run_id in self.streak_sources.items():
+            by_run[run_id].append(rule_id)
+        for run_id, rule_ids in by_run.items():
+            rows = session.execute(
+                select(col(RuleStreak.key), col(RuleStreak.rule_id), col(RuleStreak.streak))
+                .where(col(RuleStreak.pass_run_id) == run_id, col(RuleStreak.kind) == kind,
+                       col(RuleStreak.key).in_(list(keys)),
+                       col(RuleStreak.rule_id).in_(rule_ids)))
+            for key, rule_id, streak in rows:
+                out[key][rule_id] = int(streak)
+        return out
+
+    def add_facts(self, facts: Facts, lights: Mapping[str, PriorLight],
+                  streaks: Mapping[str, int], dimensions: Iterable[str]) -> None:
+        for dimension in dimensions:
+            prior = lights.get(dimension)
+            facts[f"previous_light.{dimension}"] = prior.color if prior else None
+            facts[f"light_streak.{dimension}"] = prior.streak if prior else 0
+        for rule_id in self.tracked_rules:
+            facts[f"streak.{rule_id}"] = streaks.get(rule_id, 0)
+
+
+# --- per-unit names ------------------------------------------------------------------------
+
+
+class Units:
+    """County, task-force and category names of the policies a pass runs under."""
+
+    def __init__(self, policies: Policies) -> None:
+        self.county_names = {c.id: c.name for c in policies.counties}
+        self.task_forces = {t.id: t for t in policies.task_forces}
+        self.categories = {c.id: c for c in policies.categories}
+        self.problem_types = {p.id: p.name for p in policies.problem_types}
+
+    def unit_facts(self, county: str, category: str, task_force: str) -> Facts:
+        force = self.task_forces.get(task_force)
+        return {
+            "county": county,
+            "county_name": self.county_names.get(county, county),
+            "category": category,
+            "task_force": task_force,
+            "task_force_name": force.name if force else task_force,
+            "task_force_leads": "、".join(force.leads) if force else task_force,
+        }
+
+    def final_milestone(self, category: str) -> str | None:
+        found = self.categories.get(category)
+        return found.path[-1] if found else None
+
+
+# --- the loader -----------------------------------------------------------------------------
+
+
+def _ratio(part: float | None, whole: float | None) -> float | None:
+    if part is None or not whole:
+        return None
+    return part / whole
+
+
+class FactsLoader:
+    def __init__(self, session: Session, policies: Policies, lifecycle: MilestoneLifecycle,
+                 as_of: date, history: History, dimensions: Iterable[str], *,
+                 chunk: int = CHUNK) -> None:
+        self.session = session
+        self.policies = policies
+        self.lifecycle = lifecycle
+        self.as_of = as_of
+        self.history = history
+        self.dimensions = tuple(dimensions)
+        self.chunk = chunk
+        self.units = Units(policies)
+        self.milestones = [m for m in policies.milestones if m not in ("planned", ADJUSTED)]
+        # key → dimension → light before this pass, for the chunk last loaded
+        self.prior_lights: Mapping[str, Mapping[str, PriorLight]] = {}
+
+    # projects ------------------------------------------------------------------------------
+
+    def project_chunks(self) -> Iterator[list[Subject]]:
+        """(code, facts) of every project, ``chunk`` at a time, in id order."""
+        table = Project.__table__  # type: ignore[attr-defined]
+        last_id = 0
+        while True:
+            rows = self.session.execute(
+                select(table).where(table.c.id > last_id).order_by(table.c.id)
+                .limit(self.chunk)).mappings().all()
+            if not rows:
+                return
+            last_id = rows[-1]["id"]
+            yield self._project_facts(rows)
+
+    def _project_facts(self, rows: Sequence[Mapping[Any, Any]]) -> list[Subject]:
+        ids = [r["id"] for r in rows]
+        codes = [r["code"] for r in rows]
+        milestones = self._milestones(ids)
+        reports = self._latest_reports(ids)
+        exempt = self._exemptions(ids)
+        problems = self._open_problem_counts(ids)
+        lights = self.prior_lights = self.history.lights(self.session, "project", codes)
+        streaks = self.history.streaks(self.session, "project", codes)
+        out: list[Subject] = []
+        for row in rows:
+            pid = row["id"]
+            facts = self._one_project(row, milestones.get(pid, {}), reports.get(pid),
+                                      exempt.get(pid), problems.get(pid, 0))
+            self.history.add_facts(facts, lights.get(row["code"], {}),
+                                   streaks.get(row["code"], {}), self.dimensions)
+            out.append((row["code"], facts))
+        return out
+
+    def _one_project(self, row: Mapping[str, Any], milestones: Mapping[str, tuple[Any, Any]],
+                     report: Mapping[str, Any] | None, exemption: str | None,
+                     open_problems: int) -> Facts:
+        as_of = self.as_of
+        category = row["category"]
+        facts: Facts = {
+            "code": row["code"], "name": row["name"],
+            **self.units.unit_facts(row["county"], category, row["task_force"]),
+            "batch": row["batch"],
+            "responsible_unit": row["responsible_unit"],
+            "responsible_person": row["responsible_person"],
+            "owner_unit": row["owner_unit"],
+            "total_investment": row["total_investment"],
+            "annual_investment": row["annual_investment"],
+            "planned_funds": row["planned_funds"],
+        }
+        for milestone in self.milestones:
+            planned_on, actual_on = milestones.get(milestone, (None, None))
+            facts[f"planned.{milestone}"] = planned_on
+            facts[f"actual.{milestone}"] = actual_on if actual_on and actual_on <= as_of else None
+        state, state_on = self._state_as_of(row, facts)
+        facts["state"] = state
+        facts["state_on"] = state_on
+        try:
+            facts["finished"] = self.lifecycle.is_finished(category, state)
+        except KeyError:
+            facts["finished"] = state == ADJUSTED
+        completed = report["completed_investment"] if report else None
+        arrived = report["funds_arrived"] if report else None
+        disbursed = report["funds_disbursed"] if report else None
+        facts.update({
+            "completed_investment": completed, "funds_arrived": arrived,
+            "funds_disbursed": disbursed,
+            "investment_rate": _ratio(completed, row["annual_investment"]),
+            "funds_rate": _ratio(arrived, row["planned_funds"]),
+            "disbursement_rate": _ratio(disbursed, row["planned_funds"]),
+            "last_report_on": report["report_on"] if report else None,
+            "exempt": exemption is not None, "exempt_reason": exemption,
+            "open_problems": open_problems,
+        })
+        return facts
+
+    def _state_as_of(self, row: Mapping[str, Any], facts: Facts) -> tuple[str, date | None]:
+        state, state_on = row["state"], row["state_on"]
+        if state_on is None or state_on <= self.as_of:
+            return state, state_on
+        category = self.units.categories.get(row["category"])
+        if category is None:
+            return state, state_on
+        reached = [(m, facts.get(f"actual.{m}")) for m in category.path]
+        for milestone, actual_on in reversed(reached):
+            if actual_on is not None:
+                return milestone, actual_on
+        return category.path[0], None
+
+    def _milestones(self, ids: Sequence[int]) -> dict[int, dict[str, tuple[Any, Any]]]:
+        out: dict[int, dict[str, tuple[Any, Any]]] = defaultdict(dict)
+        rows = self.session.execute(
+            select(col(ProjectMilestone.project_id), col(ProjectMilestone.milestone),
+                   col(ProjectMilestone.planned_on), col(ProjectMilestone.actual_on))
+            .where(col(ProjectMilestone.project_id).in_(list(ids))))
+        for pid, milestone, planned_on, actual_on in rows:
+            out[pid][milestone] = (planned_on, actual_on)
+        return out
+
+    def _latest_reports(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The latest report dated on or before as-of; the last recorded for that date."""
+        latest = (select(col(DailyReport.project_id).label("pid"),
+                         func.max(col(DailyReport.report_on)).label("day"))
+                  .where(col(DailyReport.project_id).in_(list(ids)),
+                         col(DailyReport.report_on) <= self.as_of)
+                  .group_by(col(DailyReport.project_id)).subquery())
+        rows = self.session.execute(
+            select(col(DailyReport.id), col(DailyReport.project_id), col(DailyReport.report_on),
+                   col(DailyReport.completed_investment), col(DailyReport.funds_arrived),
+                   col(DailyReport.funds_disbursed))
+            .join(latest, and_(col(DailyReport.project_id) == latest.c.pid,
+                               col(DailyReport.report_on) == latest.c.day))
+            .order_by(col(DailyReport.id)))
+        out: dict[int, dict[str, Any]] = {}
+        for rid, pid, report_on, completed, arrived, disbursed in rows:
+            out[pid] = {"id": rid, "report_on": report_on, "completed_investment": completed,
+                        "funds_arrived": arrived, "funds_disbursed": disbursed}
+        return out
+
+    def _exemptions(self, ids: Sequence[int]) -> dict[int, str]:
+        on = self.as_of
+        rows = self.session.execute(
+            select(col(Exemption.project_id), col(Exemption.reason))
+            .where(col(Exemption.project_id).in_(list(ids)), col(Exemption.from_on) <= on,
+                   or_(col(Exemption.until_on).is_(None), col(Exemption.until_on) >= on),
+                   or_(col(Exemption.ended_on).is_(None), col(Exemption.ended_on) > on))
+            .order_by(col(Exemption.id)))
+        out: dict[int, str] = {}
+        for pid, reason in rows:
+            out.setdefault(pid, reason)
+        return out
+
+    def _open_problems_filter(self) -> Any:
+        on = self.as_of
+        return and_(col(Problem.opened_on) <= on,
+                    or_(col(Problem.status) == "open", col(Problem.resolved_on).is_(None),
+                        col(Problem.resolved_on) > on))
+
+    def _open_problem_counts(self, ids: Sequence[int]) -> dict[int, int]:
+        rows = self.session.execute(
+            select(col(Problem.project_id), func.count())
+            .where(col(Problem.project_id).in_(list(ids)), self._open_problems_filter())
+            .group_by(col(Problem.project_id)))
+        return {int(pid): int(n) for pid, n in rows}
+
+    # problems ------------------------------------------------------------------------------
+
+    def problem_chunks(self) -> Iterator[list[Subject]]:
+        last_id = 0
+        while True:
+            rows = self.session.execute(
+                select(col(Problem.id), col(Problem.project_id), col(Problem.type),
+                       col(Problem.level), col(Problem.title), col(Problem.opened_on),
+                       col(Project.code), col(Project.name), col(Project.county),
+                       col(Project.category), col(Project.task_force),
+                       col(Project.responsible_person))
+                .join(Project, col(Project.id) == col(Problem.project_id))
+                .where(col(Problem.id) > last_id, self._open_problems_filter())
+                .order_by(col(Problem.id)).limit(self.chunk)).all()
+            if not rows:
+                return
+            last_id = rows[-1][0]
+            keys = [str(r[0]) for r in rows]
+            assigned = self._open_assignment_keys("problem", keys)
+            exempt = self._exemptions(list({r[1] for r in rows}))
+            lights = self.prior_lights = self.history.lights(self.session, "problem", keys)
+            streaks = self.history.streaks(self.session, "problem", keys)
+            chunk: list[Subject] = []
+            for (pid, project_id, type_, level, title, opened_on, code, name, county, category,
+                 task_force, person) in rows:
+                key = str(pid)
+                facts: Facts = {
+                    "id": pid, "code": code, "name": name,
+                    **self.units.unit_facts(county, category, task_force),
+                    "type": type_, "type_name": self.units.problem_types.get(type_, type_),
+                    "level": level, "title": title, "opened_on": opened_on,
+                    "assigned": key in assigned, "exempt": project_id in exempt,
+                    "responsible_person": person,  # not a rule fact; copied onto assignments
+                }
+                self.history.add_facts(facts, lights.get(key, {}), streaks.get(key, {}),
+                                       self.dimensions)
+                chunk.append((key, facts))
+            yield chunk
+
+    def _open_assignment_keys(self, subject_kind: str, keys: Sequence[str]) -> set[str]:
+        rows = self.session.execute(
+            select(col(Assignment.subject_key)).where(
+                col(Assignment.subject_kind) == subject_kind,
+                col(Assignment.subject_key).in_(list(keys)),
+                col(Assignment.status) != CLOSED_OUT))
+        return {str(k) for (k,) in rows}
+
+    # assignments ---------------------------------------------------------------------------
+
+    def assignment_chunks(self) -> Iterator[list[Subject]]:
+        """Items not closed out that were assigned (at their current level) by as-of."""
+        last_id = 0
+        while True:
+            rows = self.session.execute(
+                select(Assignment, col(Project.id), col(Project.name))
+                .join(Project, col(Project.code) == col(Assignment.project_code))
+                .where(col(Assignment.id) > last_id, col(Assignment.status) != CLOSED_OUT,
+                       col(Assignment.assigned_on) <= self.as_of)
+                .order_by(col(Assignment.id)).limit(self.chunk)).all()
+            if not rows:
+                return
+            last_id = rows[-1][0].id
+            keys = [r[0].number for r in rows]
+            exempt = self._exemptions(list({r[1] for r in rows}))
+            lights = self.prior_lights = self.history.lights(self.session, "assignment", keys)
+            streaks = self.history.streaks(self.session, "assignment", keys)
+            chunk: list[Subject] = []
+            for item, project_id, name in rows:
+                facts: Facts = {
+                    "number": item.number, "subject_kind": item.subject_kind,
+                    "subject_key": item.subject_key, "code": item.project_code, "name": name,
+                    **self.units.unit_facts(item.county, item.category, item.task_force),
+                    "rule_id": item.rule_id, "level": item.level, "recipient": item.recipient,
+                    "status": item.status, "assigned_on": item.assigned_on,
+                    "deadline_on": item.deadline_on, "escalations": item.escalations,
+                    "exempt": project_id in exempt,
+                }
+                self.history.add_facts(facts, lights.get(item.number, {}),
+                                       streaks.get(item.number, {}), self.dimensions)
+                chunk.append((item.number, facts))
+            yield chunk
+
+    # aggregates ----------------------------------------------------------------------------
+
+    def aggregate_subjects(self, kind: str, base: Mapping[str, Facts]) -> list[Subject]:
+        """Aggregate facts (from metrics and ranking) completed with history facts."""
+        keys = sorted(base)
+        lights = self.prior_lights = self.history.lights(self.session, kind, keys)
+        streaks = self.history.streaks(self.session, kind, keys)
+        out: list[Subject] = []
+        for key in keys:
+            facts = dict(base[key])
+            self.history.add_facts(facts, lights.get(key, {}), streaks.get(key, {}),
+                                   self.dimensions)
+            out.append((key, facts))
+        return out
+
+    def county_reports(self, calendar: WorkCalendar) -> dict[str, tuple[bool, int]]:
+        """county → (reported on as-of, consecutive workdays without a report up to as-of)."""
+        since = self.as_of - timedelta(days=MISSED_REPORTS_LOOKBACK)
+        if since < self.policies.campaign.start <= self.as_of:
+            since = self.policies.campaign.start
+        rows = self.session.execute(
+            select(col(DailyReport.county), col(DailyReport.report_on)).distinct()
+            .where(col(DailyReport.report_on) <= self.as_of,
+                   col(DailyReport.report_on) >= since))
+        days: dict[str, set[date]] = defaultdict(set)
+        for county, report_on in rows:
+            days[county].add(report_on)
+        counties = [str(c) for (c,) in self.session.execute(
+            select(col(Project.county)).distinct().order_by(col(Project.county)))]
+        out: dict[str, tuple[bool, int]] = {}
+        for county in counties:
+            seen = days.get(county, set())
+            out[county] = (self.as_of in seen, self._missed(seen, since, calendar))
+        return out
+
+    def _missed(self, seen: set[date], since: date, calendar: WorkCalendar) -> int:
+        missed = 0
+        day = self.as_of
+        while day >= since and day not in seen:
+            if calendar.is_workday(day):
+                missed += 1
+            day -= timedelta(days=1)
+        return missed

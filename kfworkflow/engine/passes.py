@@ -1,0 +1,704 @@
+"""Daily dispatch, weekly assignment (周交办) and monthly ranking passes.
+
+A pass is keyed by kind and period (daily ``2022-11-21``, weekly ISO ``2022-W47``, monthly
+``2022-11``) and runs in ONE transaction: it reads the facts as of its date, evaluates the rule
+version in force on that date, appends its decisions to the hash-chained log, records lights
+and streaks, creates and escalates assignments, saves metric snapshots (daily) and the ranking
+(monthly), and records the pass run. Running a period that is done changes nothing; ``rerun``
+records a superseding run that never re-creates what its period created nor escalates twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Table, insert, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, col
+
+from kfworkflow.config.policies import Policies, parse_policies
+from kfworkflow.engine.facts_loader import (
+    OVERALL,
+    FactsLoader,
+    History,
+    PriorLight,
+    Subject,
+    Units,
+    worst,
+)
+from kfworkflow.engine.metrics import (
+    TOTAL_KEY,
+    MetricsAccumulator,
+    aggregate_facts,
+    scope_metrics,
+)
+from kfworkflow.engine.ranking import rank_counties
+from kfworkflow.engine.workspace import Workspace
+from kfworkflow.errors import ConfigError, InputError, PassBusyError, RuleCheckError
+from kfworkflow.evaluate.decision import Decision
+from kfworkflow.evaluate.env import PassEnv
+from kfworkflow.evaluate.run import evaluate
+from kfworkflow.lifecycle.assignments import CLOSED_OUT, LIFECYCLE, NEW, OVERDUE
+from kfworkflow.lifecycle.milestones import MilestoneLifecycle
+from kfworkflow.rules.facts import AGGREGATE_KINDS
+from kfworkflow.rules.ruleset import RuleSet, compile_source
+from kfworkflow.rules.spec import RuleSource, read_rules_text
+from kfworkflow.storage import rule_store
+from kfworkflow.storage.db import is_sqlite, read_session, write_session
+from kfworkflow.storage.decision_log import Appended, DecisionAppender
+from kfworkflow.storage.engine_models import (
+    Assignment,
+    AssignmentEvent,
+    MetricSnapshot,
+    PassRun,
+    Ranking,
+    RuleStreak,
+    SubjectLight,
+)
+from kfworkflow.storage.rule_models import RuleVersion
+from kfworkflow.workcalendar import WorkCalendar
+
+PASS_KINDS = ("daily", "weekly", "monthly")
+SUBJECT_ORDER = ("assignment", "project", "problem", "county", "task_force", "category")
+ROUTABLE = ("project", "problem")
+SQLITE_BUSY_MS = 2000
+SQLITE_DEFAULT_BUSY_MS = 30000
+
+
+# --- periods ---------------------------------------------------------------------------------
+
+
+def check_kind(kind: str) -> None:
+    if kind not in PASS_KINDS:
+        raise InputError(f"unknown pass kind {kind!r}; expected one of {', '.join(PASS_KINDS)}")
+
+
+def period_key(kind: str, as_of: date) -> str:
+    """``2022-11-21`` (daily), ``2022-W47`` (weekly, ISO week), ``2022-11`` (monthly)."""
+    check_kind(kind)
+    if kind == "daily":
+        return as_of.isoformat()
+    if kind == "weekly":
+        year, week, _ = as_of.isocalendar()
+        return f"{year}-W{week:02d}"
+    return f"{as_of.year}-{as_of.month:02d}"
+
+
+def _lock_key(kind: str, key: str) -> int:
+    digest = hashlib.sha256(f"kfw-pass:{kind}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+@dataclass
+class PassResult:
+    kind: str
+    period_key: str
+    as_of: date
+    status: str  # succeeded | already_done
+    run_id: int | None
+    counts: dict[str, int] = field(default_factory=dict)
+    revision: str | None = None
+    calendar_version: str | None = None
+    duration_ms: int | None = None
+    supersedes_id: int | None = None
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "period": self.period_key, "as_of": self.as_of.isoformat(),
+                "status": self.status, "run_id": self.run_id, "counts": self.counts,
+                "revision": self.revision, "calendar_version": self.calendar_version,
+                "duration_ms": self.duration_ms, "supersedes": self.supersedes_id,
+                "message": self.message}
+
+
+# --- rule versions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompiledVersion:
+    ruleset: RuleSet
+    lifecycle: MilestoneLifecycle
+
+
+_COMPILED: dict[str, CompiledVersion] = {}
+
+
+def compile_version(version: RuleVersion) -> CompiledVersion:
+    """A published version compiled from its stored files and policies (cached by revision)."""
+    found = _COMPILED.get(version.revision)
+    if found is not None:
+        return found
+    where = f"rule revision {version.revision}"
+    policies, findings = parse_policies(version.policies, f"policies.yaml@{version.revision}")
+    if policies is None or findings:
+        raise RuleCheckError(f"the stored policies of {where} do not compile", findings)
+    source = RuleSource()
+    for name, body in sorted(json.loads(version.files).items()):
+        read_rules_text(body, f"{name}@{version.revision}", source)
+    ruleset, findings = compile_source(source, policies)
+    if ruleset is None or findings:
+        raise RuleCheckError(f"the stored rule files of {where} do not compile", findings)
+    if ruleset.revision != version.revision:
+        raise ConfigError(f"the stored files of {where} compile to revision {ruleset.revision}; "
+                          "the version store was altered or this kfworkflow compiles rules "
+                          "differently from the one that published them")
+    lifecycle = MilestoneLifecycle({c.id: c.path for c in policies.categories},
+                                   dict(policies.milestones))
+    compiled = CompiledVersion(ruleset, lifecycle)
+    if len(_COMPILED) > 32:
+        _COMPILED.clear()
+    _COMPILED[version.revision] = compiled
+    return compiled
+
+
+# --- the transaction -------------------------------------------------------------------------
+
+
+@contextmanager
+def _pass_transaction(engine: Engine, kind: str, key: str) -> Iterator[Session]:
+    """One transaction that holds the pass's lock from its first statement.
+
+    SQLite: BEGIN IMMEDIATE with a short busy timeout (the database's one writer lock).
+    PostgreSQL: pg_try_advisory_xact_lock on the kind and period.
+    """
+    busy = PassBusyError(f"the {kind} pass for {key} is already running")
+    if not is_sqlite(engine):
+        with write_session(engine) as session:
+            got = session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
+                                  {"key": _lock_key(kind, key)}).scalar()
+            if not got:
+                raise busy
+            yield session
+        return
+    with engine.connect() as conn:
+        raw: Any = conn.connection.driver_connection
+        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"
+        try:
+            try:
+                transaction = conn.begin()
+            except OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise PassBusyError(f"the {kind} pass for {key} is already running (or "
+                                        "another write holds the SQLite database)") from None
+                raise
+            raw.execute(f"PRAGMA busy_timeout={SQLITE_DEFAULT_BUSY_MS}")
+            with Session(bind=conn) as session, transaction:
+                yield session
+                session.flush()
+        finally:
+            conn.info.pop("sqlite_begin", None)
+            raw.execute(f"PRAGMA busy_timeout={SQLITE_DEFAULT_BUSY_MS}")
+
+
+def _effective_run(session: Session, kind: str, key: str) -> PassRun | None:
+    return session.execute(
+        select(PassRun).where(col(PassRun.kind) == kind, col(PassRun.period_key) == key,
+                              col(PassRun.status) == "succeeded")
+        .order_by(col(PassRun.id).desc())).scalars().first()
+
+
+# --- running a pass ----------------------------------------------------------------------
+
+
+def run_pass(workspace: Workspace, kind: str, as_of: date, *, rerun: bool = False,
+             chunk: int | None = None) -> PassResult:
+    """Run (or, with ``rerun``, re-run) the ``kind`` pass for the period of ``as_of``."""
+    key = period_key(kind, as_of)
+    engine = workspace.ready_engine()
+    calendar = workspace.calendar
+    calendar.check_years([as_of.year])
+    started = time.perf_counter()
+    started_at = workspace.clock.now()
+    try:
+        with _pass_transaction(engine, kind, key) as session:
+            existing = _effective_run(session, kind, key)
+            if existing is not None and not rerun:
+                return PassResult(
+                    kind, key, as_of, "already_done", existing.id, json.loads(existing.counts),
+                    existing.revision, existing.calendar_version, existing.duration_ms,
+                    existing.supersedes_id,
+                    f"{kind} pass {key} already done (run {existing.id}, as of "
+                    f"{existing.as_of}); nothing changed — use --rerun to run it again")
+            run = _PassRun(workspace, session, calendar, kind, key, as_of, existing, started_at,
+                           chunk=chunk)
+            counts = run.execute()
+            record = run.run
+            record.status = "succeeded"
+            record.counts = json.dumps(counts, sort_keys=True)
+            record.finished_at = workspace.clock.now()
+            record.duration_ms = int((time.perf_counter() - started) * 1000)
+            if existing is not None:
+                existing.status = "superseded"
+                session.add(existing)
+            session.add(record)
+            session.flush()
+            verb = f"re-ran (superseding run {existing.id})" if existing else "ran"
+            return PassResult(kind, key, as_of, "succeeded", record.id, counts,
+                              record.revision, record.calendar_version, record.duration_ms,
+                              record.supersedes_id,
+                              f"{verb} {kind} pass {key} as of {as_of}: " + _summary(counts))
+    except PassBusyError:
+        raise
+    except Exception as exc:
+        _record_failure(workspace, engine, kind, key, as_of, started_at, started, exc)
+        raise
+
+
+def _summary(counts: Mapping[str, int]) -> str:
+    shown = [f"{counts[k]} {k.replace('_', ' ')}" for k in (
+        "decisions", "assignments_created", "assignments_reopened", "escalated", "overdue")
+        if counts.get(k)]
+    return ", ".join(shown) or "no decisions"
+
+
+def _record_failure(workspace: Workspace, engine: Engine, kind: str, key: str, as_of: date,
+                    started_at: Any, started: float, exc: Exception) -> None:
+    """Everything the pass wrote was rolled back; keep a trace of the failed run."""
+    try:
+        with write_session(engine) as session:
+            session.add(PassRun(kind=kind, period_key=key, as_of=as_of, status="failed",
+                                counts="{}", started_at=started_at,
+                                finished_at=workspace.clock.now(),
+                                duration_ms=int((time.perf_counter() - started) * 1000),
+                                actor=workspace.actor,
+                                error=f"{type(exc).__name__}: {exc}"[:4000]))
+    except Exception:
+        pass  # the original error is what the caller must see
+
+
+class _PassRun:
+    """The work of one pass inside its transaction."""
+
+    def __init__(self, workspace: Workspace, session: Session, calendar: WorkCalendar,
+                 kind: str, key: str, as_of: date, existing: PassRun | None, started_at: Any,
+                 *, chunk: int | None) -> None:
+        self.workspace = workspace
+        self.session = session
+        self.kind = kind
+        self.key = key
+        self.as_of = as_of
+        self.now = started_at
+        self.actor = workspace.actor
+        version = rule_store.in_force(session, as_of)
+        compiled = compile_version(version)
+        self.ruleset = compiled.ruleset
+        self.policies: Policies = compiled.ruleset.policies
+        self.env = PassEnv(as_of, calendar)
+        self.log = DecisionAppender(session)  # takes the log lock (PostgreSQL) first
+        self.run = PassRun(kind=kind, period_key=key, as_of=as_of,
+                           revision=self.ruleset.revision, calendar_version=calendar.version,
+                           status="running", counts="{}", started_at=started_at,
+                           supersedes_id=existing.id if existing else None, actor=self.actor)
+        session.add(self.run)
+        session.flush()
+        assert self.run.id is not None
+        self.run_id: int = self.run.id
+        self.period_runs = {int(i) for (i,) in session.execute(
+            select(col(PassRun.id)).where(col(PassRun.kind) == kind,
+                                          col(PassRun.period_key) == key))}
+        runs = [r for r in History.effective_runs(session) if r.id not in self.period_runs]
+        self.history = History(runs, kind, as_of, self._light_kinds(), self._streak_rules())
+        dimensions = [*self.ruleset.dimensions, OVERALL]
+        self.loader = FactsLoader(session, self.policies, compiled.lifecycle, as_of,
+                                  self.history, dimensions, **(
+                                      {"chunk": chunk} if chunk else {}))
+        self.units = Units(self.policies)
+        self.counts: Counter[str] = Counter()
+        self._next_number: dict[str, int] = {}
+
+    # what history the rules need ---------------------------------------------------------
+
+    def _light_kinds(self) -> dict[str, set[str]]:
+        kinds: dict[str, set[str]] = defaultdict(set)
+        for rule in self.ruleset.rules:
+            if rule.spec.then.light:
+                kinds[rule.spec.then.light[0]].add(rule.spec.pass_kind)
+        kinds[OVERALL] = {"daily"}
+        return kinds
+
+    def _streak_rules(self) -> dict[str, str]:
+        known = {r.id: r.spec.pass_kind for r in self.ruleset.rules}
+        out: dict[str, str] = {}
+        for rule in self.ruleset.rules:
+            for name in rule.reads:
+                if name.startswith("streak.") and name[7:] in known:
+                    out[name[7:]] = known[name[7:]]
+        return out
+
+    # the pass ------------------------------------------------------------------------------
+
+    def execute(self) -> dict[str, int]:
+        kinds = set(self.ruleset.subject_kinds(self.kind))
+        needs_aggregates = bool(kinds & set(AGGREGATE_KINDS))
+        needs_metrics = self.kind in ("daily", "monthly") or needs_aggregates
+        if "assignment" in kinds:
+            for subjects in self.loader.assignment_chunks():
+                self._evaluate_chunk("assignment", subjects)
+        metrics = MetricsAccumulator(self.units, self.as_of, self.policies.campaign.start)
+        if "project" in kinds or needs_metrics:
+            for subjects in self.loader.project_chunks():
+                overall = (self._evaluate_chunk("project", subjects) if "project" in kinds
+                           else {})
+                for code, facts in subjects:
+                    color = (overall.get(code) if self.kind == "daily"
+                             else facts.get(f"previous_light.{OVERALL}"))
+                    metrics.add(facts, color)
+        if "problem" in kinds:
+            for subjects in self.loader.problem_chunks():
+                self._evaluate_chunk("problem", subjects)
+        if needs_metrics:
+            self._aggregates(metrics, kinds)
+        self.log.flush()
+        self.counts["decisions"] = self.log.count
+        return dict(sorted(self.counts.items()))
+
+    def _evaluate_chunk(self, subject_kind: str, subjects: Sequence[Subject]
+                        ) -> dict[str, str | None]:
+        """Evaluate, log, light, streak and act on one chunk; returns key → overall colour."""
+        self.counts[f"subjects_{subject_kind}"] += len(subjects)
+        by_key = dict(subjects)
+        fired: list[tuple[Decision, Appended]] = []
+        for decision in evaluate(self.ruleset, self.kind, subject_kind, subjects, self.env):
+            outcome = {**decision.outcome(), "group": decision.group}
+            appended = self.log.append(
+                pass_run_id=self.run_id, subject_kind=subject_kind,
+                subject_key=decision.subject_key, as_of=self.as_of, rule_id=decision.rule_id,
+                revision=self.ruleset.revision, calendar_version=self.env.calendar.version,
+                inputs=decision.inputs, outcome=outcome, reason=decision.reason)
+            fired.append((decision, appended))
+        self.log.flush()
+        overall = self._write_lights(subject_kind, fired, self.loader.prior_lights)
+        self._write_streaks(subject_kind, fired, by_key)
+        if subject_kind == "assignment":
+            self._escalate(fired)
+        elif subject_kind in ROUTABLE:
+            self._assign(subject_kind, fired, by_key)
+        return overall
+
+    # lights and streaks --------------------------------------------------------------------
+
+    def _write_lights(self, subject_kind: str, fired: Sequence[tuple[Decision, Appended]],
+                      prior: Mapping[str, Mapping[str, PriorLight]]) -> dict[str, str | None]:
+        colors: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for decision, _ in fired:
+            if decision.light:
+                dimension, shade = decision.light
+                colors[decision.subject_key][dimension].append(shade)
+        rows: list[dict[str, Any]] = []
+        overall: dict[str, str | None] = {}
+        for key, by_dimension in colors.items():
+            lights = {d: worst(c) for d, c in by_dimension.items()}
+            if self.kind == "daily":
+                lights[OVERALL] = worst(c for d, c in lights.items() if d != OVERALL and c)
+                overall[key] = lights[OVERALL]
+            for dimension, found in lights.items():
+                if found is None:
+                    continue
+                color: str = found
+                before = prior.get(key, {}).get(dimension)
+                same = before is not None and before.color == color
+                rows.append({"pass_run_id": self.run_id, "kind": subject_kind, "key": key,
+                             "dimension": dimension, "color": color,
+                             "since_on": before.since_on if same and before else self.as_of,
+                             "streak": before.streak + 1 if same and before else 1})
+        if rows:
+            table: Table = SubjectLight.__table__  # type: ignore[attr-defined]
+            self.session.execute(insert(table), rows)
+            self.counts["lights"] += len(rows)
+        return overall
+
+    def _write_streaks(self, subject_kind: str, fired: Sequence[tuple[Decision, Appended]],
+                       facts: Mapping[str, Mapping[str, Any]]) -> None:
+        tracked = self.history.tracked_rules
+        rows = [{"pass_run_id": self.run_id, "kind": subject_kind, "key": d.subject_key,
+                 "rule_id": d.rule_id, "last_period": self.key,
+                 "streak": int(facts[d.subject_key].get(f"streak.{d.rule_id}") or 0) + 1}
+                for d, _ in fired if d.rule_id in tracked]
+        if rows:
+            table: Table = RuleStreak.__table__  # type: ignore[attr-defined]
+            self.session.execute(insert(table), rows)
+
+    # assignments ---------------------------------------------------------------------------
+
+    def _assign(self, subject_kind: str, fired: Sequence[tuple[Decision, Appended]],
+                facts: Mapping[str, Mapping[str, Any]]) -> None:
+        routed = [(d, a) for d, a in fired if d.route is not None and not d.escalate]
+        if not routed:
+            return
+        keys = sorted({d.subject_key for d, _ in routed})
+        existing: dict[tuple[str, str], list[Assignment]] = defaultdict(list)
+        for item in self.session.execute(
+                select(Assignment).where(col(Assignment.subject_kind) == subject_kind,
+                                         col(Assignment.subject_key).in_(keys))
+                .order_by(col(Assignment.id))).scalars():
+            existing[(item.subject_key, item.rule_id)].append(item)
+        for decision, appended in routed:
+            history = existing[(decision.subject_key, decision.rule_id)]
+            if any(item.pass_run_id in self.period_runs for item in history):
+                self.counts["assignments_kept"] += 1  # this period created it already
+                continue
+            if any(item.status != CLOSED_OUT for item in history):
+                self.counts["assignments_kept"] += 1  # still open: not duplicated
+                continue
+            previous = history[-1] if history else None
+            item = self._create(subject_kind, decision, appended, facts[decision.subject_key],
+                                previous)
+            history.append(item)
+
+    def _number(self) -> str:
+        year, week, _ = self.as_of.isocalendar()
+        prefix = f"{year}-W{week:02d}-"
+        if prefix not in self._next_number:
+            last = self.session.execute(
+                select(col(Assignment.number)).where(col(Assignment.number).like(prefix + "%"))
+                .order_by(col(Assignment.number).desc()).limit(1)).scalar()
+            self._next_number[prefix] = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+        number = self._next_number[prefix]
+        self._next_number[prefix] = number + 1
+        return f"{prefix}{number:04d}"
+
+    def _create(self, subject_kind: str, decision: Decision, appended: Appended,
+                facts: Mapping[str, Any], previous: Assignment | None) -> Assignment:
+        route = decision.route
+        assert route is not None
+        item = Assignment(
+            number=self._number(), subject_kind=subject_kind, subject_key=decision.subject_key,
+            project_code=facts["code"], county=facts["county"], category=facts["category"],
+            task_force=facts["task_force"], rule_id=decision.rule_id, level=route.level,
+            recipient=route.recipient, responsible_person=facts.get("responsible_person"),
+            assigned_on=self.as_of, deadline_on=route.deadline_on, status=NEW,
+            reason=decision.reason, escalations=0,
+            parent_id=(previous.parent_id or previous.id) if previous else None,
+            reopened_from_id=previous.id if previous else None,
+            pass_run_id=self.run_id, decision_id=appended.id)
+        self.session.add(item)
+        self.session.flush()
+        assert item.id is not None
+        self._event(item.id, None, NEW, route.level, decision.reason, appended.id,
+                    route.deadline_on)
+        if previous is not None and previous.id is not None:
+            self._event(previous.id, previous.status, previous.status, previous.level,
+                        f"条件再次出现，重新交办为 {item.number}", appended.id, None)
+            self.counts["assignments_reopened"] += 1
+        else:
+            self.counts["assignments_created"] += 1
+        return item
+
+    def _escalate(self, fired: Sequence[tuple[Decision, Appended]]) -> None:
+        acting = [(d, a) for d, a in fired if d.escalate]
+        if not acting:
+            return
+        numbers = [d.subject_key for d, _ in acting]
+        items = {item.number: item for item in self.session.execute(
+            select(Assignment).where(col(Assignment.number).in_(numbers))).scalars()}
+        done = {int(i) for (i,) in self.session.execute(
+            select(col(AssignmentEvent.assignment_id)).where(
+                col(AssignmentEvent.pass_run_id).in_(sorted(self.period_runs)),
+                col(AssignmentEvent.to_status).in_(["escalated", OVERDUE])))}
+        for decision, appended in acting:
+            item = items[decision.subject_key]
+            assert item.id is not None
+            if item.id in done:
+                self.counts["escalations_kept"] += 1  # this period escalated it already
+                continue
+            route = decision.route
+            before = item.status
+            if route is None:
+                if before == OVERDUE:
+                    continue
+                item.status = LIFECYCLE.apply(before, "mark_overdue")
+                self._event(item.id, before, item.status, item.level, decision.reason,
+                            appended.id, item.deadline_on)
+                self.counts["overdue"] += 1
+            else:
+                item.status = LIFECYCLE.apply(before, "escalate")
+                item.level = route.level
+                item.recipient = route.recipient
+                item.assigned_on = self.as_of
+                item.deadline_on = route.deadline_on
+                item.escalations += 1
+                self._event(item.id, before, item.status, route.level, decision.reason,
+                            appended.id, route.deadline_on)
+                self.counts["escalated"] += 1
+            self.session.add(item)
+        self.session.flush()
+
+    def _event(self, assignment_id: int, before: str | None, after: str, level: str,
+               reason: str | None, decision_id: int | None, deadline_on: date | None) -> None:
+        self.session.add(AssignmentEvent(
+            assignment_id=assignment_id, from_status=before, to_status=after, level=level,
+            at=self.now, actor=self.actor, reason=reason, pass_run_id=self.run_id,
+            decision_id=decision_id, deadline_on=deadline_on))
+
+    # aggregates, snapshots, ranking ------------------------------------------------------------
+
+    def _aggregates(self, metrics: MetricsAccumulator, kinds: set[str]) -> None:
+        reports = self.loader.county_reports(self.env.calendar)
+        for county in reports:
+            metrics.ensure("county", county)
+        previous = self._previous_snapshots()
+        by_scope: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        for (scope_kind, key), totals in sorted(metrics.scopes.items()):
+            values = scope_metrics(totals, self.as_of, previous.get((scope_kind, key)))
+            if scope_kind == "county":
+                reported, missed = reports.get(key, (False, 0))
+                values["reported"] = reported
+                values["missed_reports"] = missed
+            if scope_kind == "total":
+                values["not_reported"] = sorted(c for c, (done, _) in reports.items()
+                                                if not done)
+            by_scope[scope_kind][key] = values
+        if self.kind == "monthly":
+            self._rank(by_scope.get("county", {}))
+        if self.kind == "daily":
+            self._snapshot(by_scope)
+        names = {"county": self.units.county_names,
+                 "task_force": {k: t.name for k, t in self.units.task_forces.items()},
+                 "category": {k: c.name for k, c in self.units.categories.items()}}
+        for scope_kind in AGGREGATE_KINDS:
+            if scope_kind not in kinds:
+                continue
+            base = {key: aggregate_facts(key, names[scope_kind].get(key, key), values)
+                    for key, values in by_scope.get(scope_kind, {}).items()}
+            self._evaluate_chunk(scope_kind, self.loader.aggregate_subjects(scope_kind, base))
+
+    def _previous_snapshots(self) -> dict[tuple[str, str], dict[str, Any]]:
+        run = self.history.latest_by_kind.get("daily")
+        if run is None:
+            return {}
+        rows = self.session.execute(
+            select(col(MetricSnapshot.scope_kind), col(MetricSnapshot.scope_key),
+                   col(MetricSnapshot.metrics)).where(col(MetricSnapshot.pass_run_id) == run.id))
+        return {(k, key): json.loads(m) for k, key, m in rows}
+
+    def _snapshot(self, by_scope: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> None:
+        rows = [{"pass_run_id": self.run_id, "as_of": self.as_of, "scope_kind": scope_kind,
+                 "scope_key": key, "metrics": json.dumps(values, ensure_ascii=False,
+                                                         sort_keys=True)}
+                for scope_kind, scopes in by_scope.items() for key, values in scopes.items()]
+        if rows:
+            table: Table = MetricSnapshot.__table__  # type: ignore[attr-defined]
+            self.session.execute(insert(table), rows)
+            self.counts["snapshots"] += len(rows)
+
+    def _rank(self, counties: dict[str, dict[str, Any]]) -> None:
+        previous_run = self.history.latest_by_kind.get("monthly")
+        previous: dict[str, int | None] = {}
+        if previous_run is not None:
+            previous = {c: r for c, r in self.session.execute(
+                select(col(Ranking.county), col(Ranking.rank))
+                .where(col(Ranking.pass_run_id) == previous_run.id))}
+        ranked = rank_counties({c: v["rates"] for c, v in counties.items()},
+                               self.policies.ranking.weights, previous)
+        rows = []
+        for county, result in ranked.items():
+            counties[county].update(result.facts())
+            rows.append({"pass_run_id": self.run_id, "period": self.key, "county": county,
+                         "score": result.score, "rank": result.rank,
+                         "rank_change": result.rank_change,
+                         "breakdown": json.dumps({"weights": result.breakdown,
+                                                  "rank_from_bottom": result.rank_from_bottom,
+                                                  "peers": result.peers},
+                                                 ensure_ascii=False, sort_keys=True)})
+        if rows:
+            table: Table = Ranking.__table__  # type: ignore[attr-defined]
+            self.session.execute(insert(table), rows)
+            self.counts["ranked"] += len(rows)
+
+
+# --- catch-up and listing ------------------------------------------------------------------
+
+
+def history_start(session: Session) -> date | None:
+    """The start of history: the earliest effective_from of the published rule versions."""
+    versions = rule_store.versions(session)
+    return min((v.effective_from for v in versions), default=None)
+
+
+def scheduled_periods(calendar: WorkCalendar, start: date, until: date
+                      ) -> list[tuple[str, date]]:
+    """Every (kind, as-of) from start to until: daily on working days, weekly on Mondays,
+    monthly on the 1st; on one date daily, then weekly, then monthly."""
+    out: list[tuple[str, date]] = []
+    day = start
+    while day <= until:
+        if calendar.is_workday(day):
+            out.append(("daily", day))
+        if day.weekday() == 0:
+            out.append(("weekly", day))
+        if day.day == 1:
+            out.append(("monthly", day))
+        day += timedelta(days=1)
+    return out
+
+
+def due_periods(workspace: Workspace, until: date) -> list[tuple[str, date]]:
+    """The periods from the start of history up to ``until`` that have no effective run."""
+    with read_session(workspace.ready_engine()) as session:
+        start = history_start(session)
+        if start is None:
+            return []
+        done = {(k, p) for k, p in session.execute(
+            select(col(PassRun.kind), col(PassRun.period_key))
+            .where(col(PassRun.status) == "succeeded"))}
+    calendar = workspace.calendar
+    calendar.check_years(range(start.year, until.year + 1))
+    return [(kind, day) for kind, day in scheduled_periods(calendar, start, until)
+            if (kind, period_key(kind, day)) not in done]
+
+
+def catch_up(workspace: Workspace, until: date) -> list[PassResult]:
+    """Run every missed period up to ``until``, in date order; stops at the first failure."""
+    return [run_pass(workspace, kind, day) for kind, day in due_periods(workspace, until)]
+
+
+def list_runs(workspace: Workspace, *, kind: str | None = None, limit: int | None = None
+              ) -> list[dict[str, Any]]:
+    with read_session(workspace.ready_engine()) as session:
+        query = select(PassRun).order_by(col(PassRun.id).desc())
+        if kind:
+            check_kind(kind)
+            query = query.where(col(PassRun.kind) == kind)
+        if limit:
+            query = query.limit(limit)
+        return [run_dict(r) for r in session.execute(query).scalars()]
+
+
+def run_dict(run: PassRun) -> dict[str, Any]:
+    return {"id": run.id, "kind": run.kind, "period": run.period_key, "as_of": run.as_of,
+            "status": run.status, "revision": run.revision,
+            "calendar_version": run.calendar_version, "counts": json.loads(run.counts),
+            "started_at": run.started_at, "finished_at": run.finished_at,
+            "duration_ms": run.duration_ms, "supersedes": run.supersedes_id,
+            "actor": run.actor, "error": run.error}
+
+
+def last_runs(workspace: Workspace) -> dict[str, dict[str, Any] | None]:
+    """The latest effective run of each kind."""
+    out: dict[str, dict[str, Any] | None] = {}
+    with read_session(workspace.ready_engine()) as session:
+        for kind in PASS_KINDS:
+            run = session.execute(
+                select(PassRun).where(col(PassRun.kind) == kind,
+                                      col(PassRun.status) == "succeeded")
+                .order_by(col(PassRun.as_of).desc(), col(PassRun.id).desc()).limit(1)
+            ).scalars().first()
+            out[kind] = run_dict(run) if run else None
+    return out
+
+
+__all__ = ["TOTAL_KEY", "PassResult", "catch_up", "due_periods", "list_runs", "period_key",
+           "run_pass"]

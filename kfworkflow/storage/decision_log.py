@@ -1,0 +1,146 @@
+"""The decision log: append-only, hash-chained records of every decision a pass makes.
+
+Format 1. Each record's ``hash`` is the SHA-256 (lower-case hex) of the UTF-8 bytes of the
+canonical JSON — keys sorted, no spaces (``","`` and ``":"``), non-ASCII characters kept as
+they are (``ensure_ascii=False``) — of the object::
+
+    {format, id, pass_run_id, subject_kind, subject_key, as_of, rule_id, revision,
+     calendar_version, inputs, outcome, reason, prev_hash}
+
+where ``inputs`` and ``outcome`` are the JSON objects stored in those columns (dates as ISO
+strings), ``as_of`` is an ISO date and ``prev_hash`` is the previous record's hash (64 zeros
+for the first record). Appends are serialized: PostgreSQL takes a transaction-scoped advisory
+lock on a fixed key; SQLite's write transaction (BEGIN IMMEDIATE) already excludes writers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Table, insert, select, text
+from sqlmodel import Session, col
+
+from kfworkflow.storage.engine_models import Decision
+
+FORMAT = 1
+GENESIS = "0" * 64
+HASHED_FIELDS = ("format", "id", "pass_run_id", "subject_kind", "subject_key", "as_of",
+                 "rule_id", "revision", "calendar_version", "inputs", "outcome", "reason",
+                 "prev_hash")
+_SORTED_FIELDS = tuple(sorted(HASHED_FIELDS))
+# pg_advisory_xact_lock key of the decision log (and of assignment changes): "kfw-log".
+LOG_LOCK_KEY = 0x6B66772D6C6F67
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not allowed in a decision record")
+
+
+def canonical_json(value: Any) -> str:
+    """The canonical encoding: sorted keys, no spaces, non-ASCII kept, dates as ISO strings."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      default=_plain)
+
+
+def record_hash(fields: Mapping[str, Any]) -> str:
+    """The hash of one record given its hashed fields (``inputs``/``outcome`` as objects)."""
+    missing = [name for name in HASHED_FIELDS if name not in fields]
+    if missing:
+        raise KeyError(f"decision record lacks {', '.join(missing)}")
+    record = {name: fields[name] for name in HASHED_FIELDS}
+    return hashlib.sha256(canonical_json(record).encode("utf-8")).hexdigest()
+
+
+def row_hash(row: Decision) -> str:
+    """Recompute a stored row's hash from its columns."""
+    return record_hash(row_fields(row))
+
+
+def row_fields(row: Decision) -> dict[str, Any]:
+    return {
+        "format": row.format, "id": row.id, "pass_run_id": row.pass_run_id,
+        "subject_kind": row.subject_kind, "subject_key": row.subject_key,
+        "as_of": row.as_of.isoformat(), "rule_id": row.rule_id, "revision": row.revision,
+        "calendar_version": row.calendar_version, "inputs": json.loads(row.inputs),
+        "outcome": json.loads(row.outcome), "reason": row.reason, "prev_hash": row.prev_hash,
+    }
+
+
+def _fast_hash(scalars: Mapping[str, Any], inputs_json: str, outcome_json: str) -> str:
+    """``record_hash`` without re-encoding inputs and outcome (already canonical text)."""
+    parts = []
+    for name in _SORTED_FIELDS:
+        if name == "inputs":
+            encoded = inputs_json
+        elif name == "outcome":
+            encoded = outcome_json
+        else:
+            encoded = json.dumps(scalars[name], ensure_ascii=False)
+        parts.append(f'"{name}":{encoded}')
+    return hashlib.sha256(("{" + ",".join(parts) + "}").encode("utf-8")).hexdigest()
+
+
+def lock_log(session: Session) -> None:
+    """Serialize appends (and assignment changes) until the transaction ends."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOG_LOCK_KEY})
+
+
+def tail(session: Session) -> tuple[int, str]:
+    """The last record's id and hash; (0, 64 zeros) for an empty log."""
+    row = session.execute(
+        select(col(Decision.id), col(Decision.hash)).order_by(col(Decision.id).desc()).limit(1)
+    ).first()
+    return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+
+@dataclass(frozen=True)
+class Appended:
+    id: int
+    hash: str
+
+
+class DecisionAppender:
+    """Appends records in id order within the caller's transaction; rows are written in
+    batches (``flush``), ids and hashes are known at once."""
+
+    def __init__(self, session: Session, *, batch: int = 5000) -> None:
+        lock_log(session)
+        self._session = session
+        self._last_id, self._last_hash = tail(session)
+        self._pending: list[dict[str, Any]] = []
+        self._batch = batch
+        self.count = 0
+
+    def append(self, *, pass_run_id: int, subject_kind: str, subject_key: str, as_of: date,
+               rule_id: str, revision: str, calendar_version: str, inputs: Mapping[str, Any],
+               outcome: Mapping[str, Any], reason: str) -> Appended:
+        record_id = self._last_id + 1
+        inputs_json = canonical_json(inputs)
+        outcome_json = canonical_json(outcome)
+        scalars = {"format": FORMAT, "id": record_id, "pass_run_id": pass_run_id,
+                   "subject_kind": subject_kind, "subject_key": subject_key,
+                   "as_of": as_of.isoformat(), "rule_id": rule_id, "revision": revision,
+                   "calendar_version": calendar_version, "reason": reason,
+                   "prev_hash": self._last_hash}
+        digest = _fast_hash(scalars, inputs_json, outcome_json)
+        self._pending.append({**scalars, "as_of": as_of, "inputs": inputs_json,
+                              "outcome": outcome_json, "hash": digest})
+        self._last_id, self._last_hash = record_id, digest
+        self.count += 1
+        if len(self._pending) >= self._batch:
+            self.flush()
+        return Appended(record_id, digest)
+
+    def flush(self) -> None:
+        if self._pending:
+            table: Table = Decision.__table__  # type: ignore[attr-defined]
+            self._session.execute(insert(table), self._pending)
+            self._pending = []
