@@ -108,8 +108,15 @@ class ReasonTemplate:
 def _value(part: tuple[int, str, Callable[..., str] | None, tuple[Any, ...]],
            sources: tuple[Mapping[str, Any], ...]) -> str:
     source, name, filter_fn, args = part
-    value = sources[source].get(name)
+    value = sources[source].get(name, _MISSING)
+    if value is _MISSING:
+        # an extra such as `level` or `deadline_on` that this decision did not set: the
+        # subject's own fact of that name (an assignment's level) is what the author meant
+        value = sources[2].get(name)
     return text(value) if filter_fn is None else filter_fn(value, *args)
+
+
+_MISSING = object()
 
 
 def check_template(source: str, names: Iterable[str]) -> list[ReasonIssue]:

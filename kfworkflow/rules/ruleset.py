@@ -259,8 +259,9 @@ def _compile_rule(spec: RuleSpec, source: RuleSource, policies: Policies,
         if node is None:
             continue
         let_types[name] = type_
-        let_nodes.append((name, node))
         reads |= references(node)
+        # a let may use earlier lets: inline them so each let stands on the facts alone
+        let_nodes.append((name, _inline(node, dict(let_nodes))))
     schema = schema_for(spec.applies_to, policies, source.dimensions, rule_ids, let_types)
     when_node, when_type = _expression(spec, spec.when, schema, findings, ("when",))
     if when_node is not None and when_type not in ("bool", "any"):
