@@ -14,6 +14,7 @@ import click
 
 from kfworkflow import __version__
 from kfworkflow.cli import (
+    audit_cmd,
     calendar_cmd,
     db_cmd,
     demo_cmd,
@@ -48,7 +49,7 @@ def cli(ctx: click.Context, root: Path, db: str | None, actor: str | None) -> No
 
 
 for module in (db_cmd, ledger_cmd, project_cmds, rules_cmd, calendar_cmd, status_cmd,
-               demo_cmd, scheduler_cmd):
+               demo_cmd, scheduler_cmd, audit_cmd):
     module.register(cli)
 
 
