@@ -14,11 +14,13 @@ import click
 
 from kfworkflow import __version__
 from kfworkflow.cli import (
+    assignments_cmd,
     audit_cmd,
     calendar_cmd,
     db_cmd,
     demo_cmd,
     ledger_cmd,
+    pass_cmd,
     project_cmds,
     rules_cmd,
     scheduler_cmd,
@@ -49,7 +51,7 @@ def cli(ctx: click.Context, root: Path, db: str | None, actor: str | None) -> No
 
 
 for module in (db_cmd, ledger_cmd, project_cmds, rules_cmd, calendar_cmd, status_cmd,
-               demo_cmd, scheduler_cmd, audit_cmd):
+               demo_cmd, scheduler_cmd, audit_cmd, pass_cmd, assignments_cmd):
     module.register(cli)
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col
 
 from kfworkflow.config.policies import Policies, parse_policies
+from kfworkflow.engine.assignments import last_sequence, week_prefix
 from kfworkflow.engine.facts_loader import (
     OVERALL,
     FactsLoader,
@@ -459,13 +460,9 @@ class _PassRun:
             history.append(item)
 
     def _number(self) -> str:
-        year, week, _ = self.as_of.isocalendar()
-        prefix = f"{year}-W{week:02d}-"
+        prefix = week_prefix(self.as_of)
         if prefix not in self._next_number:
-            last = self.session.execute(
-                select(col(Assignment.number)).where(col(Assignment.number).like(prefix + "%"))
-                .order_by(col(Assignment.number).desc()).limit(1)).scalar()
-            self._next_number[prefix] = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+            self._next_number[prefix] = last_sequence(self.session, prefix) + 1
         number = self._next_number[prefix]
         self._next_number[prefix] = number + 1
         return f"{prefix}{number:04d}"
