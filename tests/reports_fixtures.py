@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from kfworkflow.engine.ranking import composite, rate_of
 from kfworkflow.reports.context import (
     AssignmentRow,
     CountyScore,
@@ -29,6 +30,7 @@ from kfworkflow.reports.context import (
     DashboardSite,
     DocumentInfo,
     LaggingProject,
+    MetricScore,
     MetricWeight,
     MilestoneStep,
     MissedReport,
@@ -42,7 +44,6 @@ from kfworkflow.reports.context import (
     WeeklyList,
     daily_row,
     level_status_counts,
-    metric_score,
     top_and_bottom,
     weekly_review,
 )
@@ -192,11 +193,13 @@ NEW_ITEMS = (
 )
 
 LAGGING = (
-    LaggingProject("2201-410202-04-01-000303", "龙亭区文旅综合体项目", "key_project", "省市重点项目",
-                   "longting", "龙亭区", "龙亭区人民政府", "龙亭区文化旅游局", "started", "开工",
+    LaggingProject("2201-410202-04-01-000303", "龙亭区文旅综合体项目", "key_project",
+                   "省市重点项目", "longting", "龙亭区", "龙亭区人民政府", "龙亭区文化旅游局",
+                   "started", "开工",
                    date(2022, 11, 1), 20, 0.25, -62.5, "red"),
-    LaggingProject("2201-410221-04-01-000203", "杞县农产品批发市场项目", "key_project", "省市重点项目",
-                   "qixian", "杞县", "杞县人民政府", "杞县商务局", "completed", "竣工",
+    LaggingProject("2201-410221-04-01-000203", "杞县农产品批发市场项目", "key_project",
+                   "省市重点项目", "qixian", "杞县", "杞县人民政府", "杞县商务局",
+                   "completed", "竣工",
                    date(2022, 11, 15), 6, 0.8, -7.5, "yellow"),
 )
 
@@ -212,13 +215,15 @@ def weekly_list() -> WeeklyList:
             {i.number: i for i in [*still_open, *NEW_ITEMS]}.values()))
 
 
-WEIGHTS = (("funds_in_place_rate", 0.25), ("start_rate", 0.25),
-           ("investment_completion_rate", 0.3), ("on_time_completion_rate", 0.2))
-# county -> rates in WEIGHTS order, previous rank, assigned, closed out, light
+WEIGHTS = {"funds_in_place_rate": 0.25, "start_rate": 0.25, "investment_completion_rate": 0.3,
+           "on_time_completion_rate": 0.2}
+# county -> rates in WEIGHTS order, previous rank, assigned, closed out, light. Scores as the
+# engine computes them (kfworkflow.engine.ranking.composite): 100 × Σ w·rate / Σ w over the
+# rates a county has.
 MONTH = {
     "lankao": ((0.75, 0.8, 0.6, 1.0), 2, 2, 1, "green"),  # 18.75+20+18+20 = 76.75
     "qixian": ((0.5, 0.75, 0.8, 0.0), 1, 3, 1, "yellow"),  # 12.5+18.75+24+0 = 55.25
-    "longting": ((0.0, 0.0, 0.25, None), 3, 2, 0, "red"),  # 0+0+7.5+0 = 7.5
+    "longting": ((0.0, 0.0, 0.2, None), 3, 2, 0, "red"),  # (0+0+6)/0.8 = 7.5
 }
 
 
@@ -226,15 +231,17 @@ def monthly_ranking() -> MonthlyRanking:
     scored = []
     for county, name in COUNTIES:
         rates, previous, assigned, closed, light = MONTH[county]
-        metrics = tuple(metric_score(m, r, w) for (m, w), r in zip(WEIGHTS, rates, strict=True))
-        scored.append((county, name, metrics, previous, assigned, closed, light))
-    scored.sort(key=lambda s: -sum(m.points for m in s[2]))
+        by_metric = dict(zip(WEIGHTS, rates, strict=True))
+        score, breakdown = composite({rate_of(m): r for m, r in by_metric.items()}, WEIGHTS)
+        metrics = tuple(MetricScore(m, breakdown[m]["rate"], w, breakdown[m]["points"])
+                        for m, w in WEIGHTS.items())
+        scored.append((score or 0.0, county, name, metrics, previous, assigned, closed, light))
+    scored.sort(reverse=True)
     rows = tuple(
-        CountyScore(rank=i, county=county, county_name=name,
-                    score=sum(m.points for m in metrics), metrics=metrics,
+        CountyScore(rank=i, county=county, county_name=name, score=score, metrics=metrics,
                     previous_rank=previous, rank_change=previous - i, assigned=assigned,
                     closed_out=closed, closure_rate=closed / assigned, light=light)
-        for i, (county, name, metrics, previous, assigned, closed, light)
+        for i, (score, county, name, metrics, previous, assigned, closed, light)
         in enumerate(scored, start=1))
     top, bottom = top_and_bottom(rows)
     trend = (
@@ -251,7 +258,7 @@ def monthly_ranking() -> MonthlyRanking:
     return MonthlyRanking(
         info=info(date(2022, 11, 30)), period_kind="month", period="2022-11",
         period_start=date(2022, 11, 1), period_end=date(2022, 11, 30),
-        weights=tuple(MetricWeight(m, w) for m, w in WEIGHTS), rows=rows, top=top,
+        weights=tuple(MetricWeight(m, w) for m, w in WEIGHTS.items()), rows=rows, top=top,
         bottom=bottom, last_place=rows[-1], reminder_talks=(rows[-1],), assigned=7,
         closed_out=2, closure_rate=2 / 7, trend=trend, rate_trend=TREND)
 
@@ -278,7 +285,8 @@ PROJECTS = (
               MilestoneStep("started", "开工", date(2022, 6, 1), date(2022, 5, 28), 0),
               MilestoneStep("completed", "竣工", date(2023, 12, 31), None, None)),
              (TimelineEvent(date(2022, 5, 28), "milestone", "开工"),
-              TimelineEvent(date(2022, 11, 14), "assignment", "2022-W46-001 用地指标未落实（县级）"),
+              TimelineEvent(date(2022, 11, 14), "assignment",
+                            "2022-W46-001 用地指标未落实（县级）"),
               TimelineEvent(date(2022, 11, 18), "assignment", "2022-W46-001 已销号"))),
     _project("2201-410202-04-01-000303", "龙亭区文旅综合体项目", "longting", "red", "planned",
              (MilestoneStep("planned", "计划", None, date(2022, 2, 1), None),
@@ -301,8 +309,8 @@ def dashboard_site() -> DashboardSite:
     return DashboardSite(
         info=info(), daily=daily_bulletin(), weekly=weekly_list(), monthly=monthly_ranking(),
         task_forces=(
-            TaskForceInfo("key_projects", "省市重点项目和“三个一批”项目专班", ("市发展改革委", "市重点办"),
-                          ("key_project",)),
+            TaskForceInfo("key_projects", "省市重点项目和“三个一批”项目专班",
+                          ("市发展改革委", "市重点办"), ("key_project",)),
             TaskForceInfo("special_bond", "地方政府专项债券项目专班", ("市发展改革委", "市财政局"),
                           ("special_bond",))),
         projects=PROJECTS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from markupsafe import Markup, escape
 
@@ -21,6 +22,7 @@ from kfworkflow.reports.context import (
     CountyScore,
     DailyRow,
     LevelStatusCount,
+    MilestoneStep,
     RatePoint,
 )
 from kfworkflow.reports.filters import num, pct
@@ -208,10 +210,10 @@ def stacked_bar_chart(title: str, labels: Sequence[str], stacks: Sequence[Stack]
 
 def ranking_chart(rows: Sequence[CountyScore], t: Mapping[str, str]) -> Markup:
     """Counties by composite score, best first; the last place in red."""
-    last = max((r.rank for r in rows), default=0)
+    ranked = sorted((r for r in rows if r.rank is not None), key=lambda r: r.rank or 0)
+    last = ranked[-1].rank if len(ranked) > 1 else None
     bars = [Bar(f"{r.rank}. {r.county_name}", r.score, num(r.score, 2),
-                HIGHLIGHT if r.rank == last and len(rows) > 1 else BAR_COLOUR)
-            for r in sorted(rows, key=lambda r: r.rank)]
+                HIGHLIGHT if r.rank == last else BAR_COLOUR) for r in ranked]
     return bar_chart(t["ranking_chart"], bars, empty_text=t["no_data"], max_value=100.0)
 
 
@@ -242,6 +244,57 @@ def assignments_chart(counts: Sequence[LevelStatusCount], t: Mapping[str, str]) 
               for s in statuses]
     return stacked_bar_chart(t["assignments_chart"], [t.get(f"level_{lv}", lv) for lv in levels],
                              stacks, empty_text=t["no_data"])
+
+
+def timeline_chart(steps: Sequence[MilestoneStep], as_of: date, t: Mapping[str, str]
+                   ) -> Markup:
+    """A project's milestones on a date axis: planned (hollow) and actual (filled) dates, a
+    dashed line for the as-of date, a red link where a milestone is late."""
+    dates = [d for s in steps for d in (s.planned_on, s.actual_on) if d is not None]
+    if not dates:
+        return _empty(t["timeline"], t["no_data"])
+    first, last = min([*dates, as_of]), max([*dates, as_of])
+    span = max((last - first).days, 1)
+    left, right, top = _LABEL_WIDTH, 24, 30
+    plot = _WIDTH - left - right
+
+    def x_at(day: date) -> float:
+        return left + plot * (day - first).days / span
+
+    height = top + len(steps) * _ROW + 30
+    body = [f'<circle cx="{_WIDTH - 150}" cy="12" r="5" fill="#fff" stroke="{BAR_COLOUR}" '
+            f'stroke-width="2"/>', _text(_WIDTH - 140, 16, t["planned_on"]),
+            f'<circle cx="{_WIDTH - 70}" cy="12" r="5" fill="{BAR_COLOUR}"/>',
+            _text(_WIDTH - 60, 16, t["actual_on"])]
+    x_today = x_at(as_of)
+    body.append(f'<line x1="{x_today:.1f}" y1="{top - 4}" x2="{x_today:.1f}" '
+                f'y2="{height - 24}" stroke="#888" stroke-dasharray="4 3"/>')
+    body.append(_text(x_today, height - 10, as_of.isoformat(), anchor="middle", fill="#555"))
+    body.append(_text(left, height - 10, first.isoformat(), anchor="start", fill="#555")
+                if x_today - left > 70 else "")
+    body.append(_text(_WIDTH - right, height - 10, last.isoformat(), anchor="end", fill="#555")
+                if _WIDTH - right - x_today > 70 else "")
+    for index, step in enumerate(steps):
+        y = top + index * _ROW + 12
+        body.append(_text(left - 8, y + 4, step.name, anchor="end"))
+        body.append(f'<line x1="{left}" y1="{y}" x2="{_WIDTH - right}" y2="{y}" '
+                    f'stroke="#eee"/>')
+        late = step.late_days is not None and step.late_days > 0
+        if step.planned_on and (step.actual_on or late):
+            end = step.actual_on or as_of
+            body.append(f'<line x1="{x_at(step.planned_on):.1f}" y1="{y}" '
+                        f'x2="{x_at(end):.1f}" y2="{y}" stroke="{HIGHLIGHT if late else "#999"}" '
+                        f'stroke-width="3"/>')
+        if step.planned_on:
+            body.append(f'<circle cx="{x_at(step.planned_on):.1f}" cy="{y}" r="5" fill="#fff" '
+                        f'stroke="{BAR_COLOUR}" stroke-width="2"><title>{escape(step.name)} '
+                        f'{escape(t["planned_on"])} {step.planned_on.isoformat()}</title>'
+                        f'</circle>')
+        if step.actual_on:
+            body.append(f'<circle cx="{x_at(step.actual_on):.1f}" cy="{y}" r="5" '
+                        f'fill="{BAR_COLOUR}"><title>{escape(step.name)} '
+                        f'{escape(t["actual_on"])} {step.actual_on.isoformat()}</title></circle>')
+    return _svg(_WIDTH, height, t["timeline"], body)
 
 
 def _pct0(value: float) -> str:

@@ -314,20 +314,15 @@ class MetricScore:
     metric: str
     rate: float | None
     weight: float
-    points: float
-
-
-def metric_score(metric: str, rate: float | None, weight: float) -> MetricScore:
-    """A metric's share of the composite score: weight × rate × 100 (a missing rate scores 0)."""
-    return MetricScore(metric, rate, weight, weight * (rate or 0.0) * 100)
+    points: float | None
 
 
 @dataclass(frozen=True)
 class CountyScore:
-    rank: int
+    rank: int | None
     county: str
     county_name: str
-    score: float
+    score: float | None
     metrics: tuple[MetricScore, ...]
     previous_rank: int | None
     rank_change: int | None
@@ -373,8 +368,8 @@ class MonthlyRanking:
 
 def top_and_bottom(rows: Sequence[CountyScore], size: int = 3
                    ) -> tuple[tuple[CountyScore, ...], tuple[CountyScore, ...]]:
-    """The first and last ``size`` by rank; with few counties the two never overlap."""
-    ordered = sorted(rows, key=lambda r: r.rank)
+    """The first and last ``size`` ranked counties; with few counties the two never overlap."""
+    ordered = sorted((r for r in rows if r.rank is not None), key=lambda r: r.rank or 0)
     size = min(size, len(ordered) // 2)
     return tuple(ordered[:size]), tuple(ordered[len(ordered) - size:])
 
@@ -442,7 +437,8 @@ class DashboardSite:
 class CountyPage:
     county: str
     county_name: str
-    summary: DailyRow | None
+    summary: DailyRow
+    categories: tuple[DailyRow, ...]
     score: CountyScore | None
     projects: tuple[ProjectTimeline, ...]
     assignments: tuple[AssignmentRow, ...]
