@@ -32,7 +32,7 @@ from kfworkflow.rules.expr_ast import format_value
 from kfworkflow.rules.expr_trace import Step, trace
 from kfworkflow.rules.ruleset import CompiledRule, RuleSet
 from kfworkflow.storage import rule_store
-from kfworkflow.storage.engine_models import Assignment, AssignmentEvent
+from kfworkflow.storage.engine_models import Assignment, AssignmentEvent, PassRun
 from kfworkflow.storage.models import Problem, Project
 from kfworkflow.timefmt import business_date
 from kfworkflow.workcalendar import WEEKEND_REASON, WorkCalendar
@@ -49,7 +49,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "counting": "时限计算", "action": "处置措施", "escalate": "升级",
         "top_overdue": "已是最高层级，列为逾期", "reason": "理由", "history": "此前经过",
         "no_history": "（无更早的记录）", "replay": "复核（按记录的输入与当时规则重算）",
-        "identical": "一致", "diverged": "不一致", "resulting": "交办事项",
+        "identical": "一致", "diverged": "不一致", "resulting": "交办事项", "now": "现为",
     },
     "en": {
         "decision": "Decision", "as_of": "as of", "pass_run": "pass run", "subject": "Subject",
@@ -62,7 +62,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "escalate": "escalated", "top_overdue": "already at the top level: marked overdue",
         "reason": "Reason", "history": "What led here", "no_history": "(no earlier records)",
         "replay": "Replay (recorded inputs, rules then in force)", "identical": "identical",
-        "diverged": "DIVERGED", "resulting": "Assignment",
+        "diverged": "DIVERGED", "resulting": "Assignment", "now": "now",
     },
 }
 _COLORS = {"zh": {"red": "红灯", "yellow": "黄灯", "green": "绿灯"},
@@ -150,7 +150,10 @@ def _trace_rule(rule: CompiledRule, facts: Mapping[str, Any], env: PassEnv) -> d
         lets.append({"name": name, "expression": node.text, "value": _plain(value),
                      "steps": [_describe(s) for s in steps if s.op != "and"]})
     result, steps = trace(rule.when_node, values, env)
-    return {"lets": lets, "conditions": [_describe(s) for s in steps if s.op != "and"],
+    conditions = [_describe(s) for s in steps if s.op != "and"]
+    if not conditions:  # a bare name or literal: say its value
+        conditions = [f"{rule.when_node.text} = {format_value(result)}"]
+    return {"lets": lets, "conditions": conditions,
             "holds": bool(result)}
 
 
@@ -334,10 +337,16 @@ def _outcome_lines(data: Mapping[str, Any], lang: str) -> list[str]:
     if deadline:
         lines.append(f"{t['counting']}{sep}{_counting(deadline, lang)}")
     for item in data.get("resulting") or []:
-        status = _STATUS.get(item["status"], item["status"]) if zh else item["status"]
-        lines.append(f"{t['resulting']}{sep}{item['number']} ({item['level']}, {status}"
-                     + (f", {item['deadline_on']}" if item.get("deadline_on") else "") + ")")
+        lines.append(f"{t['resulting']}{sep}{item['number']} {_state(item, lang)}"
+                     + (f"; {t['now']} {_state(item['now'], lang)}" if item["now"] != {
+                         k: item[k] for k in ("level", "status", "deadline_on")} else ""))
     return lines
+
+
+def _state(item: Mapping[str, Any], lang: str) -> str:
+    status = _STATUS.get(item["status"], item["status"]) if lang == "zh" else item["status"]
+    deadline = f", {item['deadline_on']}" if item.get("deadline_on") else ""
+    return f"({item['level']}, {status}{deadline})"
 
 
 def _counting(deadline: Mapping[str, Any], lang: str) -> str:
@@ -373,8 +382,10 @@ def _history_lines(history: Sequence[Mapping[str, Any]], lang: str) -> list[str]
         kind = item.get("kind")
         if kind == "decision":
             outcome = _short_outcome(item.get("outcome") or {}, lang)
-            lines.append(f"{item['on']} #{item['id']} {item['rule_id']}{'：' if zh else ': '}"
-                         f"{outcome} — {item.get('reason') or ''}".rstrip(" —"))
+            subject = f"{item['subject']} " if item.get("subject") else ""
+            lines.append(f"{item['on']} #{item['id']} {subject}{item['rule_id']}"
+                         f"{'：' if zh else ': '}{outcome} — {item.get('reason') or ''}"
+                         .rstrip(" —"))
         elif kind == "light_run":
             color = _COLORS[lang].get(item["color"], item["color"])
             span = item["on"] if item["on"] == item["until"] else f"{item['on']}–{item['until']}"
@@ -382,24 +393,21 @@ def _history_lines(history: Sequence[Mapping[str, Any]], lang: str) -> list[str]
             lines.append(f"{span} {item['dimension']} {color}{times} ({item['rule_id']}, "
                          f"#{item['first_id']}" + (f"–#{item['last_id']})" if item["count"] > 1
                                                     else ")"))
-        elif kind == "assignment":
-            status = _STATUS.get(item.get("status", ""), item.get("status")) if zh else item.get(
-                "status")
+        elif kind in ("assignment", "assignment_event"):
+            status = (_STATUS.get(item["status"], item["status"]) if zh else item["status"])
+            level = (item.get("level_name") or item["level"]) if zh else item["level"]
+            deadline = item.get("deadline_on")
             if zh:
-                level = item.get("level_name") or item.get("level")
-                lines.append(f"{item['on']} 交办 {item['number']}：{level} "
-                             f"{item.get('recipient')}，办结时限 {item.get('deadline_on')}，"
-                             f"状态 {status}")
+                verb = "交办" if kind == "assignment" else "→"
+                text = f"{item['on']} {item['number']} {verb} {status}（{level}"
+                text += f"，办结时限 {deadline}）" if deadline else "）"
             else:
-                lines.append(f"{item['on']} assignment {item['number']}: {item.get('level')} "
-                             f"{item.get('recipient')}, deadline {item.get('deadline_on')}, "
-                             f"status {status}")
-        elif kind == "assignment_event":
-            to = _STATUS.get(item.get("to_status", ""), item.get("to_status")) if zh else item.get(
-                "to_status")
-            where = f" [{item['level']}]" if item.get("level") else ""
-            why = f" — {item['reason']}" if item.get("reason") else ""
-            lines.append(f"{item['on']} {item['number']} → {to}{where}{why}")
+                verb = "assigned" if kind == "assignment" else "→"
+                text = f"{item['on']} {item['number']} {verb} {status} ({level}"
+                text += f", deadline {deadline})" if deadline else ")"
+            if item.get("reason"):
+                text += f" — {item['reason']}"
+            lines.append(text)
         else:
             lines.append(f"{item.get('on')} {item.get('text', '')}")
     return lines
@@ -541,33 +549,52 @@ def gather_history(session: Session, record: RecordedDecision, ruleset: RuleSet
                             table.c.subject_key == record.subject_key, table.c.id < record.id)
         .order_by(table.c.id.desc()).limit(500)).all()
     items = _merge_light_runs([record_from_row(row) for row in reversed(rows)])
+    run_dates: dict[int, date] = {}
     for assignment in _related_assignments(session, record):
-        if assignment.assigned_on > record.as_of or assignment.decision_id == record.id:
-            continue
-        level = ruleset.policies.level(assignment.level)
-        items.append({"kind": "assignment", "on": assignment.assigned_on.isoformat(),
-                      "number": assignment.number, "level": assignment.level,
-                      "level_name": level.name if level else None,
-                      "recipient": assignment.recipient,
-                      "deadline_on": assignment.deadline_on.isoformat(),
-                      "status": assignment.status, "seq": 0})
+        origin = assignment.decision_id
+        if origin is not None and origin < record.id and not any(
+                item.get("id") == origin for item in items):
+            created = load_decision(session, origin)
+            items.append({"kind": "decision", "on": created.as_of.isoformat(), "id": created.id,
+                          "subject": f"{created.subject_kind} {created.subject_key}",
+                          "rule_id": created.rule_id, "outcome": dict(created.outcome),
+                          "reason": created.reason, "seq": 0})
         events = session.execute(select(AssignmentEvent).where(
             col(AssignmentEvent.assignment_id) == assignment.id).order_by(
             col(AssignmentEvent.id))).scalars()
         for event in events:
-            on = business_date(event.at, ruleset.policies.tz)
-            if event.decision_id == record.id or on > record.as_of:
+            if event.decision_id is not None and event.decision_id >= record.id:
+                continue  # what followed from this decision, or came later
+            on = _event_on(session, event, ruleset, run_dates)
+            if on > record.as_of:
                 continue
-            items.append({"kind": "assignment_event", "on": on.isoformat(),
+            level = ruleset.policies.level(event.level)
+            items.append({"kind": "assignment" if event.from_status is None
+                          else "assignment_event", "on": on.isoformat(),
                           "number": assignment.number, "from_status": event.from_status,
-                          "to_status": event.to_status, "level": event.level,
-                          "reason": event.reason, "actor": event.actor,
+                          "status": event.to_status, "level": event.level,
+                          "level_name": level.name if level else None,
                           "deadline_on": event.deadline_on.isoformat()
-                          if event.deadline_on else None, "seq": 1})
+                          if event.deadline_on else None,
+                          "reason": event.reason, "actor": event.actor,
+                          "decision": event.decision_id, "seq": 1})
     items.sort(key=lambda item: (item["on"], item.get("seq", 2)))
     for item in items:
         item.pop("seq", None)
     return items[-HISTORY_LIMIT:]
+
+
+def _event_on(session: Session, event: AssignmentEvent, ruleset: RuleSet,
+              run_dates: dict[int, date]) -> date:
+    """A pass's event happened on the pass's as-of date (passes may run later, catching up);
+    a person's on the business date it was recorded."""
+    if event.pass_run_id is None:
+        return business_date(event.at, ruleset.policies.tz)
+    if event.pass_run_id not in run_dates:
+        run = session.get(PassRun, event.pass_run_id)
+        run_dates[event.pass_run_id] = run.as_of if run else business_date(
+            event.at, ruleset.policies.tz)
+    return run_dates[event.pass_run_id]
 
 
 def _merge_light_runs(records: Sequence[RecordedDecision]) -> list[dict[str, Any]]:
@@ -576,7 +603,7 @@ def _merge_light_runs(records: Sequence[RecordedDecision]) -> list[dict[str, Any
     open_runs: dict[str, dict[str, Any]] = {}
     for rec in records:
         light = rec.outcome.get("light")
-        only_light = isinstance(light, Mapping) and set(rec.outcome) == {"light"}
+        only_light = isinstance(light, Mapping) and set(rec.outcome) - {"group"} == {"light"}
         if only_light and isinstance(light, Mapping):
             dim, color = str(light.get("dimension")), str(light.get("color"))
             run = open_runs.get(dim)
@@ -613,17 +640,12 @@ def _related_assignments(session: Session, record: RecordedDecision) -> list[Ass
 
 
 def _resulting(session: Session, record: RecordedDecision) -> list[dict[str, Any]]:
-    """Assignments this decision created or moved (what followed from it)."""
-    created = session.execute(select(Assignment).where(
-        col(Assignment.decision_id) == record.id)).scalars()
-    out = [{"number": a.number, "level": a.level, "recipient": a.recipient,
-            "deadline_on": a.deadline_on.isoformat(), "status": a.status} for a in created]
-    moved = session.execute(select(AssignmentEvent, col(Assignment.number)).join(
+    """Assignments this decision created or moved, as it left them (and as they are now)."""
+    rows = session.execute(select(AssignmentEvent, Assignment).join(
         Assignment, col(Assignment.id) == col(AssignmentEvent.assignment_id)).where(
-        col(AssignmentEvent.decision_id) == record.id)).all()
-    for event, number in moved:
-        if not any(item["number"] == number for item in out):
-            out.append({"number": number, "level": event.level, "recipient": None,
-                        "deadline_on": event.deadline_on.isoformat()
-                        if event.deadline_on else None, "status": event.to_status})
-    return out
+        col(AssignmentEvent.decision_id) == record.id).order_by(col(AssignmentEvent.id))).all()
+    return [{"number": item.number, "level": event.level, "status": event.to_status,
+             "deadline_on": event.deadline_on.isoformat() if event.deadline_on else None,
+             "now": {"level": item.level, "status": item.status,
+                     "deadline_on": item.deadline_on.isoformat()}}
+            for event, item in rows]

@@ -40,13 +40,14 @@ def decision_history(session: Session, project: Project, tz: str = DEFAULT_TZ
     for row in rows:
         run = run_of(row.pass_run_id)
         items.append({
-            "at": (run.finished_at or run.started_at) if run else start_of_day_utc(row.as_of, tz),
+            "at": run.started_at if run else start_of_day_utc(row.as_of, tz),
             "on": row.as_of,
             "kind": "decision",
             "what": f"#{row.id} {row.subject_kind} {row.subject_key} {row.rule_id}: "
                     f"{_outcome_text(row.outcome)}",
             "actor": run.actor if run else None, "source": _run_text(run),
             "reason": row.reason})
+    recipients: dict[int, str] = {}  # decision id -> the recipient its route named
     assignments = session.execute(select(Assignment).where(
         col(Assignment.project_code) == project.code).order_by(col(Assignment.id))).scalars()
     for assignment in assignments:
@@ -55,15 +56,30 @@ def decision_history(session: Session, project: Project, tz: str = DEFAULT_TZ
             col(AssignmentEvent.id))).scalars()
         for event in events:
             run = run_of(event.pass_run_id)
+            recipient = _recipient(session, event.decision_id, recipients)
             deadline = f", deadline {event.deadline_on}" if event.deadline_on else ""
             items.append({
                 "at": event.at,
                 "on": run.as_of if run else business_date(event.at, tz),
                 "kind": "assignment",
                 "what": f"{assignment.number} {event.from_status or '-'} → {event.to_status} "
-                        f"[{event.level}] {assignment.recipient}{deadline}",
+                        f"[{event.level}]" + (f" {recipient}" if recipient else "") + deadline,
                 "actor": event.actor, "source": _run_text(run), "reason": event.reason})
     return items
+
+
+def _recipient(session: Session, decision_id: int | None, known: dict[int, str]) -> str | None:
+    if decision_id is None:
+        return None
+    if decision_id not in known:
+        from kfworkflow.audit.verify import decision_table
+
+        table = decision_table()
+        outcome = session.connection().execute(
+            select(table.c.outcome).where(table.c.id == decision_id)).scalar()
+        route = json.loads(outcome).get("route") if outcome else None
+        known[decision_id] = str(route.get("recipient")) if isinstance(route, dict) else ""
+    return known[decision_id] or None
 
 
 def _run_text(run: PassRun | None) -> str | None:

@@ -17,14 +17,12 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session
 
 from kfworkflow.audit.verify import decision_table, log_bounds, stream_decisions
-from kfworkflow.config.policies import parse_policies
-from kfworkflow.errors import AuditBreakError, Finding, InputError, KfwError, NotFoundError
+from kfworkflow.errors import InputError, KfwError, NotFoundError
 from kfworkflow.evaluate.decision import Decision
 from kfworkflow.evaluate.env import PassEnv
 from kfworkflow.evaluate.run import evaluate_group
 from kfworkflow.rules.facts import field_types
-from kfworkflow.rules.ruleset import CompiledRule, Group, RuleSet, compile_source
-from kfworkflow.rules.spec import RuleSource, read_rules_text
+from kfworkflow.rules.ruleset import CompiledRule, Group, RuleSet
 from kfworkflow.storage import rule_store
 from kfworkflow.storage.engine_models import PassRun
 from kfworkflow.workcalendar import WorkCalendar
@@ -98,31 +96,10 @@ class ReplayReport:
 # --- rebuilding what a record names ----------------------------------------------------------
 
 
-def compile_stored(revision: str, files_json: str, policies_text: str) -> RuleSet:
-    """Compile a published version from its stored files; it must reproduce ``revision``."""
-    where = f"rule revision {revision}"
-    policies, findings = parse_policies(policies_text, f"policies.yaml@{revision}")
-    if policies is None or findings:
-        raise AuditBreakError(f"the stored policies of {where} no longer compile", findings)
-    source = RuleSource()
-    for name, text in sorted(json.loads(files_json).items()):
-        read_rules_text(text, f"{name}@{revision}", source)
-    ruleset, findings = compile_source(source, policies)
-    if ruleset is None or findings:
-        raise AuditBreakError(f"the stored rule files of {where} no longer compile", findings)
-    if ruleset.revision != revision:
-        raise AuditBreakError(
-            f"the stored files of {where} compile to revision {ruleset.revision}: the version "
-            "store was altered, or this kfworkflow compiles rules differently from the one that "
-            "published them", [Finding("KFW-A006", f"revision mismatch: expected {revision}, "
-                                                   f"found {ruleset.revision}")])
-    return ruleset
-
-
 class RuleSets:
-    """Stored revisions compiled on first use. ``load`` returns (files JSON, policies text)."""
+    """Stored revisions compiled on first use; ``load`` compiles one revision."""
 
-    def __init__(self, load: Callable[[str], tuple[str, str]]) -> None:
+    def __init__(self, load: Callable[[str], RuleSet]) -> None:
         self._load = load
         self._compiled: dict[str, RuleSet] = {}
 
@@ -130,14 +107,13 @@ class RuleSets:
         found = self._compiled.get(revision)
         if found is None:
             try:
-                files, policies = self._load(revision)
+                found = self._load(revision)
             except NotFoundError:
                 who = f"decision {decision_id} records" if decision_id is not None else "needed:"
                 raise NotFoundError(
                     f"{who} rule revision {revision}, which is not in the version store "
                     "(`kfw rules versions` lists what is); it cannot be replayed without it"
                 ) from None
-            found = compile_stored(revision, files, policies)
             self._compiled[revision] = found
         return found
 
@@ -284,9 +260,11 @@ def record_from_row(row: Any) -> RecordedDecision:
 
 
 def stored_rulesets(session: Session) -> RuleSets:
-    def load(revision: str) -> tuple[str, str]:
-        version = rule_store.by_revision(session, revision)
-        return version.files, version.policies
+    """Published versions compiled from their stored files, exactly as passes compile them."""
+    from kfworkflow.engine.passes import compile_version
+
+    def load(revision: str) -> RuleSet:
+        return compile_version(rule_store.by_revision(session, revision)).ruleset
 
     return RuleSets(load)
 

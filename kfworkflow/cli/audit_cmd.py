@@ -44,7 +44,7 @@ def _progress(label: str, show: bool) -> Iterator[tuple[Callable[[int], None],
     state: dict[str, Any] = {}
 
     def set_total(total: int) -> None:
-        if show and total:
+        if show and total and sys.stderr.isatty():
             bar = click.progressbar(length=total, label=label, file=sys.stderr)
             state["bar"] = bar.__enter__()
 

@@ -149,7 +149,8 @@ def last_report_on(session: Session) -> date | None:
 
 
 def project_history(session: Session, project: Project) -> list[dict[str, Any]]:
-    """Events, changes and reports of one project in time order."""
+    """Events, changes, reports, problems, decisions and assignments of one project in time
+    order."""
     pid = project.id
     items: list[dict[str, Any]] = []
     for e in session.execute(select(MilestoneEvent).where(col(MilestoneEvent.project_id) == pid)
@@ -172,5 +173,8 @@ def project_history(session: Session, project: Project) -> list[dict[str, Any]]:
         items.append({"at": p.opened_at, "on": p.opened_on, "kind": "problem",
                       "what": f"[{p.type}/{p.level}] {p.title} ({p.status})", "actor": p.actor,
                       "source": p.source, "reason": p.resolution})
+    from kfworkflow.audit.history import decision_history  # decisions and assignments
+
+    items.extend(decision_history(session, project))
     items.sort(key=lambda i: (i["on"] or i["at"].date(), i["at"]))
     return items
