@@ -356,7 +356,7 @@ def _counting(deadline: Mapping[str, Any], lang: str) -> str:
         text = (f"自 {deadline['from']} 起算（当日不计）{deadline['amount']} {unit}，"
                 f"至 {deadline['on']}")
         if deadline["unit"] == "working_days":
-            text += "；跳过 " + ("、".join(f"{s['on']}（{s['why']}）" for s in skipped)
+            text += "；跳过 " + ("、".join(f"{span}（{why}）" for span, why in _spans(skipped))
                                if skipped else "：无非工作日")
             if deadline["makeup_workdays"]:
                 text += "；调休上班日计入：" + "、".join(deadline["makeup_workdays"])
@@ -364,11 +364,25 @@ def _counting(deadline: Mapping[str, Any], lang: str) -> str:
     text = (f"{deadline['amount']} {unit} counted from {deadline['from']} (that day not "
             f"counted) → {deadline['on']}")
     if deadline["unit"] == "working_days":
-        text += "; skipped: " + (", ".join(f"{s['on']} ({_why_en(s['why'])})" for s in skipped)
+        text += "; skipped: " + (", ".join(f"{span} ({_why_en(why)})"
+                                           for span, why in _spans(skipped))
                                  if skipped else "no non-working days")
         if deadline["makeup_workdays"]:
             text += "; make-up workdays counted: " + ", ".join(deadline["makeup_workdays"])
     return text
+
+
+def _spans(skipped: Sequence[Mapping[str, str]]) -> list[tuple[str, str]]:
+    """Consecutive skipped days with the same reason as one span: 2022-10-01–2022-10-07."""
+    spans: list[list[str]] = []  # [first, last, why]
+    for item in skipped:
+        day = date.fromisoformat(item["on"])
+        if spans and spans[-1][2] == item["why"] and (
+                date.fromisoformat(spans[-1][1]) + timedelta(days=1) == day):
+            spans[-1][1] = item["on"]
+        else:
+            spans.append([item["on"], item["on"], item["why"]])
+    return [(first if first == last else f"{first}–{last}", why) for first, last, why in spans]
 
 
 def _why_en(why: str) -> str:
