@@ -15,7 +15,7 @@ from datetime import date
 LIGHTS = ("red", "yellow", "green")
 LEVELS = ("county", "city", "province")
 STATUSES = ("new", "in_progress", "resolved", "closed_out", "overdue", "escalated")
-OPEN_STATUSES = ("new", "in_progress", "overdue", "escalated")
+OPEN_STATUSES = ("new", "in_progress", "escalated", "overdue", "resolved")
 OUTCOMES = ("resolved", "closed_out", "still_open", "escalated")
 RATE_NAMES = ("start_rate", "funds_in_place_rate", "investment_completion_rate",
               "on_time_completion_rate")
@@ -238,8 +238,8 @@ class LaggingProject:
     county_name: str
     recipient: str
     responsible_unit: str
-    milestone: str
-    milestone_name: str
+    milestone: str | None
+    milestone_name: str | None
     planned_on: date | None
     lag_days: int
     investment_completion_rate: float | None
@@ -293,11 +293,13 @@ class WeeklyList:
         review = weekly_review(self.review.week,
                                (r for r in self.review.items if r.item.addressed_to(unit)))
         items = tuple(i for i in self.items if i.addressed_to(unit))
-        still_open = [r.item for r in review.items if r.item.status in OPEN_STATUSES]
+        current = {r.item.number: r.item for r in review.items}
+        current.update((i.number, i) for i in items)
         return replace(
             self, recipient=unit, review=review, items=items,
             lagging=tuple(p for p in self.lagging if p.recipient == unit),
-            open_by_level_status=level_status_counts([*still_open, *items]))
+            open_by_level_status=level_status_counts(
+                i for i in current.values() if i.status in OPEN_STATUSES))
 
 
 # ------------------------------------------------------------------------------ monthly ranking

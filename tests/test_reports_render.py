@@ -1,0 +1,227 @@
+"""Rendering the documents: golden files, errors located in templates, user overrides, escaping."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from reports_fixtures import NEW_ITEMS, daily_bulletin, monthly_ranking, weekly_list
+
+from kfworkflow.errors import ConfigError, InputError
+from kfworkflow.reports.context import Document
+from kfworkflow.reports.output import write_document
+from kfworkflow.reports.render import TEMPLATES, Renderer, ReportTemplateError
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+UPDATE = os.environ.get("KFW_UPDATE_GOLDEN") == "1"
+DOCUMENTS: dict[str, Callable[[], Document]] = {"daily": daily_bulletin, "weekly": weekly_list, "monthly": monthly_ranking}
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"{path} is missing: run with KFW_UPDATE_GOLDEN=1 and review it"
+    assert text == path.read_text(encoding="utf-8"), (
+        f"{name} differs from its golden file; if the change is intended, run with "
+        "KFW_UPDATE_GOLDEN=1 and review the diff")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("fmt", ["md", "html"])
+@pytest.mark.parametrize("kind", list(DOCUMENTS))
+def test_documents_match_their_golden_files(kind: str, fmt: str, lang: str) -> None:
+    check_golden(f"{kind}.{lang}.{fmt}", Renderer(lang).document(DOCUMENTS[kind](), fmt))
+
+
+def test_the_daily_markdown_shows_the_hand_worked_figures() -> None:
+    text = Renderer("zh").document(daily_bulletin(), "md")
+    assert ("| 兰考县 | 6 | 4/5 | 80.0% | +20.0 | 11,000/17,000 | 64.7% | -22.8 | +3.5 | "
+            "10,000/12,000 | 83.3% | 0.0 | 1/1 | 100.0% | 0.0 | 1/1/4 |") in text
+    assert ("| **合计** | 13 | 7/10 | 70.0% | +10.0 | 21,200/33,500 | 63.3% | -24.2 | +1.8 | "
+            "14,000/23,000 | 60.9% | 0.0 | 1/2 | 50.0% | 0.0 | 4/2/7 |") in text
+    assert "| 龙亭区 | 1 | 0/0 | — | — | 0/1,500 | 0.0% | -87.5 | 0.0 | 0/0 | — | — |" in text
+    assert "| 龙亭区 | 2 | 2022-11-17 |" in text
+
+
+def test_the_ranking_shows_scores_as_the_engine_computes_them() -> None:
+    text = Renderer("en").document(monthly_ranking(), "md")
+    assert "| 1 | 兰考县 | 76.75 | 75.0% | 18.75 | 80.0% | 20.00 |" in text
+    assert "| 3 | 龙亭区 | 7.50 | 0.0% | 0.00 | 0.0% | 0.00 | 20.0% | 7.50 | — | — | 3 | – |" in (
+        text)
+    assert "龙亭区 ranks last this period" in text
+    assert "7 items assigned in the period, 2 closed out: a closure rate of 28.6%." in text
+
+
+def test_a_recipient_list_is_titled_for_its_recipient() -> None:
+    text = Renderer("zh").document(weekly_list().for_recipient("杞县人民政府"), "md")
+    assert text.startswith("# 开封市稳经济重要项目集中攻坚行动 周交办单（杞县人民政府）\n")
+    assert "上周交办事项 0 项" in text and "2022-W47-001" in text and "2022-W47-002" not in text
+
+
+# ------------------------------------------------------------------ escaping
+
+
+def hostile_weekly() -> Document:
+    item = dataclasses.replace(NEW_ITEMS[0], project_name="<script>alert(1)</script>",
+                               problem="a | b *c* [x](javascript:alert(1))",
+                               reason="=HYPERLINK(\"http://x\")")
+    return dataclasses.replace(weekly_list(), items=(item,))
+
+
+def test_user_text_is_text_in_html() -> None:
+    html = Renderer("zh").document(hostile_weekly(), "html")
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script" not in html.lower()
+
+
+def test_user_text_is_text_in_markdown() -> None:
+    text = Renderer("zh").document(hostile_weekly(), "md")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert r"a \| b \*c\* \[x\](javascript:alert(1))" in text
+
+
+def test_chart_labels_are_escaped() -> None:
+    doc = daily_bulletin()
+    counties = (dataclasses.replace(doc.counties[0], name="<b>兰考</b>"), *doc.counties[1:])
+    html = Renderer("zh").document(dataclasses.replace(doc, counties=counties), "html")
+    assert "<b>兰考</b>" not in html and "&lt;b&gt;兰考&lt;/b&gt;" in html
+
+
+# ------------------------------------------------------------------ template errors
+
+
+def user_templates(tmp_path: Path, **files: str) -> Path:
+    folder = tmp_path / "templates"
+    folder.mkdir(exist_ok=True)
+    for name, text in files.items():
+        path = folder / name.replace("__", "/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return folder
+
+
+def render_error(folder: Path, fmt: str = "md") -> ReportTemplateError:
+    with pytest.raises(ReportTemplateError) as caught:
+        Renderer("zh", folder).document(daily_bulletin(), fmt)
+    return caught.value
+
+
+def test_an_undefined_variable_is_an_error_at_its_line(tmp_path: Path) -> None:
+    folder = user_templates(tmp_path, **{"daily.md.j2": "# {{ doc.info.title }}\n\n"
+                                                        "{{ doc.info.titel }}\n"})
+    error = render_error(folder)
+    [finding] = error.findings
+    assert (finding.code, finding.file, finding.line) == (
+        "KFW-D001", str(folder / "daily.md.j2"), 3)
+    assert finding.message == ("undefined variable: 'kfworkflow.reports.context.DocumentInfo "
+                               "object' has no attribute 'titel'")
+    assert finding.hint == ("the fields of each context are listed in "
+                            "docs/reference/report-contexts.md")
+    assert str(error) == str(finding)
+    assert isinstance(error, ConfigError)
+
+
+def test_an_unknown_name_and_an_unknown_message_are_errors(tmp_path: Path) -> None:
+    error = render_error(user_templates(tmp_path, **{"daily.md.j2": "{{ bulletin }}\n"}))
+    assert (error.findings[0].message, error.findings[0].line) == (
+        "undefined variable: 'bulletin' is undefined", 1)
+    error = render_error(user_templates(tmp_path, **{"daily.md.j2": "x\n{{ t.daily_titel }}"}))
+    assert error.findings[0].message.startswith("undefined variable: ")
+    assert "daily_titel" in error.findings[0].message and error.findings[0].line == 2
+
+
+def test_an_error_inside_an_imported_macro_points_at_the_macro(tmp_path: Path) -> None:
+    folder = user_templates(tmp_path, **{
+        "daily.md.j2": '{% import "mine.md.j2" as mine %}\n{{ mine.row(doc.total) }}\n',
+        "mine.md.j2": "{% macro row(r) %}\n{{ r.name }} {{ r.nope }}\n{% endmacro %}\n"})
+    finding = render_error(folder).findings[0]
+    assert (finding.code, finding.file, finding.line) == (
+        "KFW-D001", str(folder / "mine.md.j2"), 2)
+
+
+def test_a_syntax_error_is_located(tmp_path: Path) -> None:
+    folder = user_templates(tmp_path, **{"daily.html.j2": "<p>\n{% if doc %}\n</p>\n"})
+    finding = render_error(folder, "html").findings[0]
+    assert (finding.code, finding.file, finding.line) == (
+        "KFW-D002", str(folder / "daily.html.j2"), 3)
+    assert finding.message.startswith("template syntax error: Unexpected end of template.")
+
+
+def test_a_missing_template_names_the_folders_searched(tmp_path: Path) -> None:
+    folder = user_templates(tmp_path, **{"daily.md.j2": '{% include "nope.md.j2" %}'})
+    finding = render_error(folder).findings[0]
+    assert (finding.code, finding.message) == ("KFW-D003", "no template named 'nope.md.j2'")
+    assert finding.hint == f"looked in {folder}, {TEMPLATES}"
+
+
+def test_the_sandbox_refuses_python_internals(tmp_path: Path) -> None:
+    folder = user_templates(tmp_path, **{"daily.md.j2": "\n{{ doc.__class__ }}\n"})
+    finding = render_error(folder).findings[0]
+    assert (finding.code, finding.line, finding.message) == (
+        "KFW-D004", 2, "the template sandbox refused: access to attribute '__class__' of "
+        "'DailyBulletin' object is unsafe.")
+    folder = user_templates(tmp_path, **{"daily.md.j2": "{{ doc.total.name.format.__self__ }}"})
+    finding = render_error(folder).findings[0]
+    assert (finding.code, finding.line) == ("KFW-D001", 1)
+    assert finding.message == "undefined variable: 'function object' has no attribute '__self__'"
+
+
+def test_a_failing_expression_is_located(tmp_path: Path) -> None:
+    folder = user_templates(tmp_path, **{"daily.md.j2": "\n\n{{ 1 / doc.total.due_to_complete "
+                                                        "* 0 / 0 }}"})
+    finding = render_error(folder).findings[0]
+    assert (finding.code, finding.line) == ("KFW-D004", 3)
+    assert finding.message == "the template failed: ZeroDivisionError: float division by zero"
+
+
+# ------------------------------------------------------------------ overrides and options
+
+
+def test_a_workspace_template_overrides_the_shipped_one(tmp_path: Path) -> None:
+    folder = user_templates(tmp_path, **{
+        "daily.md.j2": "本市 {{ doc.total.projects }} 个项目，"
+                       "开工率 {{ doc.total.start_rate | pct }}\n",
+        "layout.html.j2": "<html><body>{% block body %}{% endblock %}<footer>自定义页脚</footer>"
+                          "</body></html>"})
+    renderer = Renderer("zh", folder)
+    assert renderer.document(daily_bulletin(), "md") == "本市 13 个项目，开工率 70.0%\n"
+    html = renderer.document(daily_bulletin(), "html")
+    assert html.endswith("<footer>自定义页脚</footer></body></html>")
+    assert "<h2>分县区汇总</h2>" in html  # the shipped daily.html.j2 inside the user's layout
+    assert Renderer("zh", tmp_path / "absent").document(daily_bulletin(), "md").startswith(
+        "# 开封市稳经济重要项目集中攻坚行动 日调度通报")
+
+
+def test_english_and_unknown_languages() -> None:
+    assert Renderer("en").document(daily_bulletin(), "md").startswith(
+        "# 开封市稳经济重要项目集中攻坚行动 Daily bulletin\n\nAs of 21 November 2022")
+    with pytest.raises(InputError) as caught:
+        Renderer("fr")
+    assert str(caught.value) == "unknown report language 'fr'; expected one of zh, en"
+
+
+def test_write_document_refuses_unknown_formats_and_missing_folders(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        write_document(daily_bulletin(), "pdf", tmp_path / "x.pdf")
+    assert str(caught.value) == "unknown report format 'pdf'; expected one of md, html, xlsx"
+    with pytest.raises(InputError) as caught:
+        write_document(daily_bulletin(), "md", tmp_path / "no" / "x.md")
+    assert str(caught.value) == (f"{tmp_path / 'no' / 'x.md'}: cannot write: folder "
+                                 f"{tmp_path / 'no'} does not exist")
+    out = write_document(daily_bulletin(), "html", tmp_path / "daily.html", lang="en")
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>\n<html lang=\"en\">")
+    assert [p.name for p in tmp_path.iterdir()] == ["daily.html"]
+
+
+def test_a_broken_template_leaves_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "daily.md"
+    target.write_text("old", encoding="utf-8")
+    folder = user_templates(tmp_path, **{"daily.md.j2": "{{ nope }}"})
+    with pytest.raises(ReportTemplateError):
+        write_document(daily_bulletin(), "md", target, template_dir=folder)
+    assert target.read_text(encoding="utf-8") == "old"
