@@ -17,7 +17,8 @@ from kfworkflow.reports.render import TEMPLATES, Renderer, ReportTemplateError
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("KFW_UPDATE_GOLDEN") == "1"
-DOCUMENTS: dict[str, Callable[[], Document]] = {"daily": daily_bulletin, "weekly": weekly_list, "monthly": monthly_ranking}
+DOCUMENTS: dict[str, Callable[[], Document]] = {
+    "daily": daily_bulletin, "weekly": weekly_list, "monthly": monthly_ranking}
 
 
 def check_golden(name: str, text: str) -> None:
