@@ -1,13 +1,17 @@
 """``kfw demo``: the Kaifeng 2022 campaign on a fresh workspace, end to end.
 
-The demo owns its clock: every step runs at the business date it simulates (18:00 Beijing time
-on each working day of the campaign), so its output is the same on every machine.
+The demo owns its clock: each campaign day's reports are imported at 18:00 Beijing time and the
+scheduler's catch-up (the code path of ``kfw scheduler run``) then runs every pass that is due,
+so its output is the same on every machine.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -17,65 +21,168 @@ from kfworkflow.cli.context import pass_workspace
 from kfworkflow.engine.imports import import_daily, import_ledger
 from kfworkflow.engine.workspace import Workspace, init_workspace
 from kfworkflow.storage.db import read_session
-from kfworkflow.storage.queries import ledger_counts
 from kfworkflow.timefmt import FixedClock
 
 PLAN_DATE = date(2022, 11, 14)
 CAMPAIGN_END = date(2022, 12, 31)
+LEVEL_NAMES = {"county": "县级", "city": "市级", "province": "省级"}
 
 
-def _evening(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC)  # 18:00 in Beijing
+def _beijing(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC) - timedelta(hours=8)
+
+
+@contextlib.contextmanager
+def _silenced(quiet: bool) -> Iterator[None]:
+    if not quiet:
+        yield
+        return
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        yield
+
+
+def _kfw(directory: Path, *args: str) -> int:
+    from kfworkflow.cli.main import main
+
+    return main(["-w", str(directory), "--actor", "demo", *args])
+
+
+def _has_command(name: str) -> bool:
+    from kfworkflow.cli.main import cli
+
+    return name in cli.commands
 
 
 @click.command("demo")
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("kfw-demo"), show_default=True, help="Workspace to create.")
+              default=Path("kfw-demo"), show_default=True,
+              help="Workspace to create (replaced if it exists).")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default="2022-12-31",
               show_default=True, help="Last campaign day to simulate.")
-@click.option("--quiet", is_flag=True, help="Only the summary.")
+@click.option("--quiet", is_flag=True, help="Print only the summary.")
 @pass_workspace
 def demo_command(workspace: Workspace, directory: Path, until: datetime, quiet: bool) -> None:
-    """Create a workspace, import the synthetic Kaifeng 2022 ledger and replay the campaign."""
-    from kfworkflow.demo.campaign import simulate_campaign
+    """Replay the Kaifeng 2022 campaign: ledger, daily reports, passes, reports, audit."""
+    from kfworkflow.demo.campaign import plan_campaign, simulate_campaign
     from kfworkflow.demo.files import write_daily_csv, write_ledger_xlsx
     from kfworkflow.demo.ledger_gen import generate_ledger
+    from kfworkflow.demo.recipients import work_assignments
+    from kfworkflow.scheduling import run_once
 
+    import logging
+
+    # catching up a campaign that "happened" in 2022 makes every pass late by design
+    logging.getLogger("kfworkflow.scheduling").setLevel(logging.ERROR)
     started = time.perf_counter()
     say = (lambda *_a, **_k: None) if quiet else click.echo
     last_day = min(until.date(), CAMPAIGN_END)
     if directory.exists():
         shutil.rmtree(directory)
     init_workspace(directory, db=workspace.db)
-    ws = Workspace(directory, db=workspace.db, actor="demo", clock=FixedClock(_evening(PLAN_DATE)))
+    ws = Workspace(directory, db=workspace.db, actor="demo",
+                   clock=FixedClock(_beijing(PLAN_DATE, 9)))
     data = directory / "data"
     data.mkdir(exist_ok=True)
     ledger = generate_ledger()
     ledger_file = data / "kaifeng-2022-ledger.xlsx"
     write_ledger_xlsx(ledger, ledger_file)
     outcome = import_ledger(ws, ledger_file)
-    say(f"ledger: {outcome.result.created} projects imported from {ledger_file}")
+    say(f"ledger: {outcome.result.created} projects, {outcome.tasks} tasks from {ledger_file}")
+    with _silenced(True):
+        _kfw(directory, "rules", "publish", "--effective-from", PLAN_DATE.isoformat(),
+             "--note", "汴政办〔2022〕48号 攻坚方案默认规则")
     days = [(d, rows) for d, rows in simulate_campaign(ledger) if d <= last_day]
+    stalled = {code for code, script in plan_campaign(ledger).scripts.items() if script.stall}
+    runs = cleared = 0
     with click.progressbar(days, label="campaign days", show_pos=True,
-                           file=None if not quiet else open("/dev/null", "w")) as bar:
+                           file=io.StringIO() if quiet else None) as bar:
         for day, rows in bar:
-            ws.clock = FixedClock(_evening(day))
+            ws.clock = FixedClock(_beijing(day, 17, 30))
             daily_file = data / f"daily-{day.isoformat()}.csv"
             write_daily_csv(rows, daily_file)
             if rows:
                 import_daily(ws, daily_file)
-    ws.clock = FixedClock(_evening(last_day) + timedelta(hours=1))
+            ws.clock = FixedClock(_beijing(day, 18, 5))
+            runs += len(run_once(ws).records)
+            ws.clock = FixedClock(_beijing(day, 18, 30))
+            cleared += work_assignments(ws, day, stalled)
+    if last_day == CAMPAIGN_END:
+        # the first working morning of 2023: December's monthly ranking and the last weekly list
+        ws.clock = FixedClock(_beijing(date(2023, 1, 3), 9, 30))
+        runs += len(run_once(ws).records)
+    say(f"passes: {runs} run through the scheduler's catch-up; {cleared} assignments closed out "
+        "by their recipients")
+    reports = _render_reports(directory, last_day, quiet)
+    audit_ok = _audit(directory, quiet)
+    _summary(ws, directory, last_day, runs, reports, audit_ok, time.perf_counter() - started)
+
+
+def _render_reports(directory: Path, last_day: date, quiet: bool) -> list[Path]:
+    if not _has_command("report"):
+        return []
+    out = directory / "reports"
+    out.mkdir(exist_ok=True)
+    written = []
+    jobs = [("daily", "html", last_day), ("weekly", "html", last_day),
+            ("weekly", "xlsx", last_day), ("monthly", "html", last_day)]
+    with _silenced(True):
+        for kind, fmt, on in jobs:
+            target = out / f"{kind}-{on.isoformat()}.{fmt}"
+            if _kfw(directory, "report", kind, "--as-of", on.isoformat(), "--format", fmt,
+                    "--out", str(target)) == 0:
+                written.append(target)
+        dashboard = out / "dashboard"
+        if _kfw(directory, "report", "dashboard", "--out", str(dashboard)) == 0:
+            written.append(dashboard / "index.html")
+    return written
+
+
+def _audit(directory: Path, quiet: bool) -> dict[str, bool]:
+    if not _has_command("audit"):
+        return {}
+    with _silenced(True):
+        return {"verify": _kfw(directory, "audit", "verify") == 0,
+                "replay": _kfw(directory, "audit", "replay") == 0}
+
+
+def _summary(ws: Workspace, directory: Path, last_day: date, runs: int, reports: list[Path],
+             audit_ok: dict[str, bool], seconds: float) -> None:
+    from kfworkflow.demo.summary import assignment_counts, last_places, target_progress
+
+    policies = ws.policies
+    echo = click.echo
+    echo("")
+    echo(f"kfw demo — {policies.campaign.title}, {PLAN_DATE} → {last_day} "
+         f"({seconds:.0f} s, workspace {directory})")
     with read_session(ws.ready_engine()) as session:
-        counts = ledger_counts(session)
-    click.echo(f"kfw demo: workspace {directory}, {counts['projects']} projects, "
-               f"{len(days)} campaign days to {last_day}, "
-               f"{time.perf_counter() - started:.1f} s")
-    for state, count in counts["by_state"].items():
-        click.echo(f"  {state:15} {count}")
-    click.echo("Try next:")
-    click.echo(f"  kfw -w {directory} status")
-    click.echo(f"  kfw -w {directory} ledger list --county lankao")
-    click.echo(f"  kfw -w {directory} problem list --status open")
+        for on in (date(2022, 11, 30), CAMPAIGN_END):
+            if on > last_day:
+                continue
+            echo(f"\n攻坚目标 targets on {on}:")
+            for item in target_progress(session, policies, on):
+                mark = {True: "达成 met", False: "未达 missed", None: "—"}[item.met]
+                echo(f"  {item.target.title}: {item.shown()}  [{mark}]")
+        counts = assignment_counts(session)
+        places = last_places(session, policies)
+    by_level = ", ".join(f"{LEVEL_NAMES.get(k, k)} {v}" for k, v in
+                         sorted(counts["by_level"].items(),
+                                key=lambda kv: list(LEVEL_NAMES).index(kv[0])
+                                if kv[0] in LEVEL_NAMES else 9))
+    echo(f"\n交办 assignments: {counts['total']} ({by_level}); escalated: {counts['escalated']}; "
+         f"by status: {counts['by_status']}")
+    for period, county in places:
+        year, month = (int(p) for p in period.split("-"))
+        ranked = f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+        echo(f"末位表态 last place of {ranked} (ranked {period}-01): {county}")
+    echo(f"\npasses run: {runs}")
+    if audit_ok:
+        echo("audit: " + ", ".join(f"{k} {'ok' if v else 'FAILED'}" for k, v in audit_ok.items()))
+    for path in reports:
+        echo(f"report: {path}")
+    echo("\nTry next:")
+    echo(f"  kfw -w {directory} status")
+    echo(f"  kfw -w {directory} assignments list --level city")
+    echo(f"  kfw -w {directory} audit explain --project <code from the list above>")
 
 
 def register(cli: click.Group) -> None:
