@@ -63,16 +63,16 @@ def _has_command(name: str) -> bool:
 @pass_workspace
 def demo_command(workspace: Workspace, directory: Path, until: datetime, quiet: bool) -> None:
     """Replay the Kaifeng 2022 campaign: ledger, daily reports, passes, reports, audit."""
+    import logging
+
     from kfworkflow.demo.campaign import plan_campaign, simulate_campaign
     from kfworkflow.demo.files import write_daily_csv, write_ledger_xlsx
     from kfworkflow.demo.ledger_gen import generate_ledger
     from kfworkflow.demo.recipients import work_assignments
     from kfworkflow.scheduling import run_once
 
-    import logging
-
     # catching up a campaign that "happened" in 2022 makes every pass late by design
-    logging.getLogger("kfworkflow.scheduling").setLevel(logging.ERROR)
+    logging.getLogger("kfworkflow.scheduler").setLevel(logging.ERROR)
     started = time.perf_counter()
     say = (lambda *_a, **_k: None) if quiet else click.echo
     last_day = min(until.date(), CAMPAIGN_END)
