@@ -1,0 +1,116 @@
+"""Documents as XLSX, read back with openpyxl cell by cell."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from reports_fixtures import NEW_ITEMS, daily_bulletin, monthly_ranking, weekly_list
+
+from kfworkflow.reports.output import write_document
+
+
+def rows(path: Path, sheet: int) -> list[list[object]]:
+    workbook = load_workbook(path)
+    worksheet = workbook.worksheets[sheet]
+    return [list(r) for r in worksheet.iter_rows(values_only=True)]
+
+
+def approx(values: list[object]) -> list[object]:
+    return [pytest.approx(v) if isinstance(v, float) else v for v in values]
+
+
+def test_daily_workbook_cell_by_cell(tmp_path: Path) -> None:
+    path = write_document(daily_bulletin(), "xlsx", tmp_path / "daily.xlsx")
+    workbook = load_workbook(path)
+    assert workbook.sheetnames == ["分县区汇总", "分类别分县区情况", "未填报县区"]
+    sheet = workbook["分县区汇总"]
+    assert sheet.freeze_panes == "A2"
+    header, lankao, qixian, longting, total = rows(path, 0)
+    assert header == [
+        "县区", "项目数", "应开工项目数", "已开工项目数", "项目开工率", "项目开工率较上日",
+        "计划投资（万元）", "完成投资（万元）", "投资完成率", "较序时（百分点）",
+        "投资完成率较上日", "计划资金（万元）", "到位资金（万元）", "资金到位率",
+        "资金到位率较上日", "应竣工项目数", "按期竣工项目数", "按期竣工率", "按期竣工率较上日",
+        "红灯", "黄灯", "绿灯"]
+    # 兰考县: started 4 of 5 (3 of 5 the day before), 11,000 of 17,000 invested against a
+    # pro-rata target of 87.5 %, 10,000 of 12,000 funds, 1 of 1 completed on time.
+    assert lankao == approx(["兰考县", 6, 5, 4, 0.8, 20.0, 17000, 11000, 11000 / 17000,
+                             (11000 / 17000 - 0.875) * 100, (11000 / 17000 - 10400 / 17000) * 100,
+                             12000, 10000, 10000 / 12000, 0, 1, 1, 1, 0, 1, 1, 4])
+    assert qixian[:5] == ["杞县", 4, 4, 3, 0.75]
+    # 龙亭区 has nothing due to complete: the rate and its change are empty cells
+    assert longting[15:19] == [0, 0, None, None]
+    assert total == approx(["合计", 13, 10, 7, 0.7, 10.0, 33500, 21200, 21200 / 33500,
+                            (21200 / 33500 - 0.875) * 100, (21200 / 33500 - 20600 / 33500) * 100,
+                            23000, 14000, 14000 / 23000, 0, 2, 1, 0.5, 0, 4, 2, 7])
+    formats = [sheet.cell(row=2, column=c).number_format for c in range(2, 11)]
+    assert formats == ["0", "0", "0", "0.0%", "+0.0;-0.0;0.0", "#,##0", "#,##0", "0.0%",
+                       "+0.0;-0.0;0.0"]
+    assert sheet.column_dimensions["A"].width >= 8
+    by_category = rows(path, 1)
+    assert [r[:3] for r in by_category] == [
+        ["项目类别", "县区", "项目数"],
+        ["省市重点项目", "兰考县", 4], ["省市重点项目", "杞县", 3], ["省市重点项目", "龙亭区", 2],
+        ["省市重点项目", "合计", 9],
+        ["地方政府专项债券项目", "兰考县", 2], ["地方政府专项债券项目", "杞县", 1],
+        ["地方政府专项债券项目", "龙亭区", 1], ["地方政府专项债券项目", "合计", 4]]
+    assert rows(path, 2) == [["县区", "连续未报（工作日）", "最近填报日期"],
+                             ["龙亭区", 2, datetime(2022, 11, 17)]]
+
+
+def test_weekly_workbook_has_one_sheet_per_part(tmp_path: Path) -> None:
+    path = write_document(weekly_list(), "xlsx", tmp_path / "weekly.xlsx", lang="en")
+    assert load_workbook(path).sheetnames == ["Last week's items", "New items", "Slow projects"]
+    review = rows(path, 0)
+    assert review[0][:4] == ["Outcome", "No.", "Assigned", "Project code"]
+    assert review[2] == [
+        "Escalated", "2022-W46-002", datetime(2022, 11, 21), "2201-410221-04-01-000202",
+        "杞县大蒜深加工项目", "省市重点项目", "杞县", "环评批复未取得", "前期手续", "City",
+        "市发展改革委、市重点办", "市发展改革委, 市重点办", "市生态环境局", "李娜",
+        datetime(2022, 11, 28), 0, "Escalated", "Red",
+        "县级办结时限2022-11-18已过未解决，升级至市级协调", None]
+    assert [r[0] for r in rows(path, 1)] == ["No.", "2022-W47-001", "2022-W47-002",
+                                             "2022-W46-002"]
+    assert rows(path, 2)[1] == approx([
+        "2201-410202-04-01-000303", "龙亭区文旅综合体项目", "省市重点项目", "龙亭区",
+        "龙亭区人民政府", "龙亭区文化旅游局", "开工", datetime(2022, 11, 1), 20, 0.25, -62.5,
+        "Red"])
+
+
+def test_formula_looking_user_text_is_neutralised(tmp_path: Path) -> None:
+    item = dataclasses.replace(NEW_ITEMS[0], project_name="=HYPERLINK(\"http://x\",\"y\")",
+                               problem="+86 13800000000", reason="-1+1", progress="@SUM(A1)")
+    doc = dataclasses.replace(weekly_list(), items=(item,))
+    path = write_document(doc, "xlsx", tmp_path / "weekly.xlsx")
+    [_, row] = rows(path, 1)
+    assert row[3] == "'=HYPERLINK(\"http://x\",\"y\")"
+    assert row[6] == "'+86 13800000000"
+    assert (row[17], row[18]) == ("'-1+1", "'@SUM(A1)")
+    sheet = load_workbook(path).worksheets[1]
+    assert all(cell.data_type != "f" for line in sheet.iter_rows() for cell in line)
+
+
+def test_monthly_workbook_cell_by_cell(tmp_path: Path) -> None:
+    path = write_document(monthly_ranking(), "xlsx", tmp_path / "monthly.xlsx")
+    assert load_workbook(path).sheetnames == ["综合排名", "综合得分走势", "总体情况"]
+    header, first, second, third = rows(path, 0)
+    assert header == ["名次", "县区", "综合得分", "资金到位率", "资金到位率 得分", "项目开工率",
+                      "项目开工率 得分", "投资完成率", "投资完成率 得分", "按期竣工率",
+                      "按期竣工率 得分", "上期名次", "名次变化", "交办事项", "已销号", "销号率",
+                      "颜色"]
+    assert first == approx([1, "兰考县", 76.75, 0.75, 18.75, 0.8, 20, 0.6, 18, 1, 20, 2, 1, 2, 1,
+                            0.5, "绿灯"])
+    assert second[:3] == [2, "杞县", 55.25] and second[12] == -1
+    assert third == approx([3, "龙亭区", 7.5, 0, 0, 0, 0, 0.2, 7.5, None, None, 3, 0, 2, 0, 0,
+                            "红灯"])
+    assert rows(path, 1) == [["县区", "2022-09", "2022-10", "2022-11"],
+                             ["兰考县", 61.2, 70.5, 76.75], ["杞县", 66, 71, 55.25],
+                             ["龙亭区", None, 12, 7.5]]
+    assert rows(path, 2) == [
+        ["指标", "内容"], ["期间", "2022年11月"], ["交办事项", 7], ["已销号", 2],
+        ["销号率", "28.6%"], ["末位表态", "龙亭区"], ["提醒约谈", "龙亭区"], ["排名靠前", "兰考县"],
+        ["排名靠后", "龙亭区"]]
