@@ -75,8 +75,8 @@ def _holds(value: float, op: str, threshold: float) -> bool:
 
 
 def assignment_counts(session: Session) -> dict[str, Any]:
-    rows = session.execute(select(Assignment.level, Assignment.status, func.count())
-                           .group_by(Assignment.level, Assignment.status)).all()
+    rows = session.execute(select(col(Assignment.level), col(Assignment.status), func.count())
+                           .group_by(col(Assignment.level), col(Assignment.status))).all()
     by_level: Counter[str] = Counter()
     by_status: Counter[str] = Counter()
     for level, status, count in rows:
