@@ -1,0 +1,602 @@
+"""Passes: idempotency by period, re-runs, crashes, concurrency, catch-up, metrics, CLI.
+
+The ledger and rules here are the six-week scenario's (``test_scenario.py`` asserts the story;
+these tests assert the engine's guarantees). Its builders are shared with that file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import run_cli
+from sqlalchemy import select, text
+from sqlalchemy.engine import Engine
+from sqlmodel import col
+
+from kfworkflow.engine import passes
+from kfworkflow.engine.passes import (
+    catch_up,
+    due_periods,
+    list_runs,
+    period_key,
+    run_pass,
+    scheduled_periods,
+)
+from kfworkflow.engine.workspace import Workspace
+from kfworkflow.errors import InputError, NotFoundError, PassBusyError
+from kfworkflow.rules.ruleset import canonical_json, compile_source
+from kfworkflow.rules.spec import read_rules
+from kfworkflow.storage import rule_store
+from kfworkflow.storage.db import write_session
+from kfworkflow.storage.engine_models import (
+    Assignment,
+    AssignmentEvent,
+    MetricSnapshot,
+    PassRun,
+    Ranking,
+    SubjectLight,
+)
+from kfworkflow.storage.models import (
+    DailyReport,
+    Exemption,
+    Problem,
+    Project,
+    ProjectMilestone,
+)
+from kfworkflow.timefmt import FixedClock
+from kfworkflow.workcalendar import WorkCalendar
+
+SCENARIO_RULES = Path(__file__).parent / "data" / "scenario_rules"
+START = date(2022, 9, 26)  # a Monday; 国庆 2022-10-01..07, make-up workdays 10-08 and 10-09
+END = date(2022, 11, 6)
+ENGINE_TABLES = ("pass_run", "decision", "subject_light", "rule_streak", "assignment",
+                 "assignment_event", "metric_snapshot", "ranking")
+COUNTIES = {"Q": ("qixian", "杞县"), "T": ("tongxu", "通许县"), "L": ("lankao", "兰考县")}
+CATEGORIES = {1: "key_project", 2: "key_project", 3: "key_project", 4: "key_project",
+              5: "housing_delivery", 6: "housing_delivery", 7: "housing_delivery",
+              8: "central_budget", 9: "central_budget", 10: "central_budget"}
+TASK_FORCES = {"key_project": "key_projects", "housing_delivery": "housing_delivery",
+               "central_budget": "central_budget"}
+QUIET_START = date(2022, 6, 1)
+PLANNED_END = date(2023, 6, 30)
+# code -> (planned start, actual start) for the projects that start late
+LATE = {"Q01": (date(2022, 9, 21), None), "Q02": (date(2022, 9, 21), None),
+        "L01": (date(2022, 9, 22), date(2022, 10, 10))}
+MISSING_REPORTS = {("tongxu", date(2022, 10, 20)), ("tongxu", date(2022, 10, 21))}
+
+
+def at(day: date) -> datetime:
+    """18:00 in Beijing on ``day``."""
+    return datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC)
+
+
+def set_day(workspace: Workspace, day: date) -> None:
+    workspace.clock = FixedClock(at(day))
+
+
+def publish_rules(workspace: Workspace, folder: Path = SCENARIO_RULES,
+                  effective_from: date = START) -> str:
+    policies = workspace.policies
+    ruleset, findings = compile_source(read_rules(folder), policies)
+    assert ruleset is not None and not findings, findings
+    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.yaml"))}
+    with write_session(workspace.ready_engine()) as session:
+        rule_store.publish(session, revision=ruleset.revision, effective_from=effective_from,
+                           content=canonical_json(dict(ruleset.content)), files=files,
+                           policies_text=workspace.policies_path.read_text(encoding="utf-8"),
+                           actor="policy", now=at(effective_from))
+    return ruleset.revision
+
+
+def investment(county: str, day: date) -> float:
+    """Cumulative investment each project of ``county`` reports on ``day`` (annual plan 1200)."""
+    if county == "tongxu":
+        return 720.0
+    before = {"qixian": 600.0, "lankao": 900.0}[county]
+    return before if day < date(2022, 10, 10) else 960.0
+
+
+FUNDS_ARRIVED = {"qixian": 600.0, "tongxu": 800.0, "lankao": 600.0}  # of 1000 planned
+
+
+def build_ledger(workspace: Workspace, *, codes: Iterable[str] | None = None,
+                 last_report: date = END) -> None:
+    """30 projects (3 counties × 10; key_project, housing_delivery, central_budget), their
+    daily reports from START, three problems and one valid reason."""
+    wanted = set(codes) if codes is not None else None
+    calendar = workspace.calendar
+    created = at(date(2022, 9, 1))
+    with write_session(workspace.ready_engine()) as session:
+        ids: dict[str, int] = {}
+        for prefix, (county, county_name) in COUNTIES.items():
+            for n in range(1, 11):
+                code = f"{prefix}{n:02d}"
+                if wanted is not None and code not in wanted:
+                    continue
+                category = CATEGORIES[n]
+                planned_start, started = LATE.get(code, (QUIET_START, QUIET_START))
+                project = Project(
+                    code=code, name=f"{county_name}项目{n}", category=category, county=county,
+                    task_force=TASK_FORCES[category], responsible_unit=f"{county_name}发展改革委",
+                    responsible_person=f"{county_name}负责人{n}", total_investment=5000.0,
+                    annual_investment=1200.0,
+                    planned_funds=1000.0 if category == "central_budget" else None,
+                    state="started" if started else ("allocated" if category == "central_budget"
+                                                     else "planned"),
+                    state_on=started, created_at=created, updated_at=created)
+                session.add(project)
+                session.flush()
+                assert project.id is not None
+                ids[code] = project.id
+                session.add(ProjectMilestone(project_id=project.id, milestone="started",
+                                             planned_on=planned_start, actual_on=started))
+                session.add(ProjectMilestone(project_id=project.id, milestone="completed",
+                                             planned_on=PLANNED_END))
+                if category == "central_budget":
+                    session.add(ProjectMilestone(project_id=project.id, milestone="allocated",
+                                                 actual_on=date(2022, 3, 1)))
+                    session.add(ProjectMilestone(project_id=project.id, milestone="disbursed",
+                                                 actual_on=date(2022, 4, 1)))
+                day = START
+                while day <= last_report:
+                    if calendar.is_workday(day) and (county, day) not in MISSING_REPORTS:
+                        session.add(DailyReport(
+                            project_id=project.id, county=county, report_on=day,
+                            recorded_at=at(day), completed_investment=investment(county, day),
+                            funds_arrived=FUNDS_ARRIVED[county]
+                            if category == "central_budget" else None,
+                            actor="county"))
+                    day += timedelta(days=1)
+        problems = [("T03", "resources", "city", "用地指标不足", date(2022, 9, 23), None),
+                    ("L05", "procedures", "county", "施工许可未办", date(2022, 10, 9),
+                     date(2022, 10, 14)),
+                    ("T06", "construction_env", "county", "施工噪声投诉停工", date(2022, 10, 12),
+                     None)]
+        for code, type_, level, title, opened_on, resolved_on in problems:
+            if code in ids:
+                session.add(Problem(project_id=ids[code], type=type_, level=level, title=title,
+                                    opened_on=opened_on, opened_at=at(opened_on),
+                                    status="resolved" if resolved_on else "open",
+                                    resolved_on=resolved_on,
+                                    resolved_at=at(resolved_on) if resolved_on else None,
+                                    actor="county"))
+        if "Q02" in ids:
+            session.add(Exemption(project_id=ids["Q02"], reason="用地规划调整，经批准延期开工",
+                                  from_on=date(2022, 9, 29), recorded_at=at(date(2022, 9, 29)),
+                                  actor="city"))
+
+
+def periods(until: date, start: date = START) -> list[tuple[str, date]]:
+    return scheduled_periods(WorkCalendar.load(), start, until)
+
+
+def run_all(workspace: Workspace, until: date, start: date = START) -> None:
+    for kind, day in periods(until, start):
+        set_day(workspace, day)
+        run_pass(workspace, kind, day)
+
+
+# --- reading the state back -------------------------------------------------------------------
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {t: int(conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one())
+                for t in ENGINE_TABLES}
+
+
+@dataclass(frozen=True)
+class State:
+    assignments: tuple[tuple[Any, ...], ...]
+    events: tuple[tuple[Any, ...], ...]
+    lights: tuple[tuple[Any, ...], ...]
+    rankings: tuple[tuple[Any, ...], ...]
+    snapshots: tuple[tuple[Any, ...], ...]
+    runs: tuple[tuple[Any, ...], ...]
+
+
+def state_of(engine: Engine) -> State:
+    """Everything a re-run must not change: assignments and their events, the lights of the
+    latest daily run, the rankings and snapshots of effective runs, which periods are done."""
+    with engine.connect() as conn:
+        numbers = dict(conn.execute(select(col(Assignment.id), col(Assignment.number))).all())
+        assignments = tuple(
+            (r.number, r.subject_kind, r.subject_key, r.rule_id, r.level, r.recipient,
+             r.assigned_on, r.deadline_on, r.status, r.escalations,
+             numbers.get(r.reopened_from_id))
+            for r in conn.execute(select(Assignment).order_by(col(Assignment.number))))
+        events = tuple(sorted(
+            (numbers[r.assignment_id], r.from_status or "", r.to_status, r.level,
+             r.deadline_on, r.reason or "")
+            for r in conn.execute(select(AssignmentEvent))))
+        effective = {r.id: (r.kind, r.period_key, r.as_of) for r in conn.execute(
+            select(PassRun).where(col(PassRun.status) == "succeeded"))}
+        last_daily = max((i for i, (k, _, a) in effective.items() if k == "daily"),
+                         key=lambda i: effective[i][2], default=None)
+        lights = tuple(sorted(
+            (r.kind, r.key, r.dimension, r.color, r.since_on, r.streak)
+            for r in conn.execute(select(SubjectLight)
+                                  .where(col(SubjectLight.pass_run_id) == last_daily))))
+        rankings = tuple(sorted(
+            (r.period, r.county, r.score, r.rank, r.rank_change, r.breakdown)
+            for r in conn.execute(select(Ranking)) if r.pass_run_id in effective))
+        snapshots = tuple(sorted(
+            (effective[r.pass_run_id][1], r.scope_kind, r.scope_key, r.metrics)
+            for r in conn.execute(select(MetricSnapshot)) if r.pass_run_id in effective))
+        runs = tuple(sorted(effective.values()))
+    return State(assignments, events, lights, rankings, snapshots, runs)
+
+
+@pytest.fixture
+def ledger(workspace: Workspace) -> Workspace:
+    publish_rules(workspace)
+    build_ledger(workspace)
+    return workspace
+
+
+# --- periods ----------------------------------------------------------------------------------
+
+
+def test_period_keys() -> None:
+    assert period_key("daily", date(2022, 11, 21)) == "2022-11-21"
+    assert period_key("weekly", date(2022, 11, 21)) == "2022-W47"
+    assert period_key("weekly", date(2022, 11, 27)) == "2022-W47"  # Sunday: same ISO week
+    assert period_key("weekly", date(2023, 1, 1)) == "2022-W52"  # ISO year of 2023-01-01
+    assert period_key("monthly", date(2022, 11, 30)) == "2022-11"
+    with pytest.raises(InputError, match="unknown pass kind 'hourly'; expected one of daily, "
+                                         "weekly, monthly"):
+        period_key("hourly", date(2022, 11, 21))
+
+
+def test_scheduled_periods_count_the_holiday_and_make_up_days() -> None:
+    got = periods(date(2022, 10, 10))
+    assert got == [
+        ("daily", date(2022, 9, 26)), ("weekly", date(2022, 9, 26)),
+        ("daily", date(2022, 9, 27)), ("daily", date(2022, 9, 28)),
+        ("daily", date(2022, 9, 29)), ("daily", date(2022, 9, 30)),
+        ("monthly", date(2022, 10, 1)), ("weekly", date(2022, 10, 3)),
+        ("daily", date(2022, 10, 8)), ("daily", date(2022, 10, 9)),  # 调休上班 Sat, Sun
+        ("daily", date(2022, 10, 10)), ("weekly", date(2022, 10, 10)),
+    ]
+
+
+# --- running, idempotency, re-runs ------------------------------------------------------------
+
+
+def test_daily_pass_writes_decisions_lights_snapshots_and_the_run(ledger: Workspace) -> None:
+    result = run_pass(ledger, "daily", date(2022, 9, 27))
+    assert result.status == "succeeded"
+    assert result.period_key == "2022-09-27"
+    # 30 start lights + 3 county report lights; every subject also gets an overall light
+    assert result.counts == {"decisions": 33, "lights": 66, "snapshots": 10,
+                             "subjects_county": 3, "subjects_project": 30}
+    assert result.message == ("ran daily pass 2022-09-27 as of 2022-09-27: 33 decisions")
+    runs = list_runs(ledger)
+    assert [(r["kind"], r["period"], r["status"], r["counts"]["decisions"]) for r in runs] == [
+        ("daily", "2022-09-27", "succeeded", 33)]
+    assert runs[0]["revision"] == result.revision
+    assert runs[0]["calendar_version"] == ledger.calendar.version
+    assert runs[0]["actor"] == "tester"
+    assert runs[0]["duration_ms"] >= 0
+
+
+def test_same_period_again_changes_nothing(ledger: Workspace) -> None:
+    first = run_pass(ledger, "weekly", date(2022, 9, 26))
+    before = counts(ledger.engine)
+    again = run_pass(ledger, "weekly", date(2022, 9, 28))  # same ISO week 2022-W39
+    assert again.status == "already_done"
+    assert again.run_id == first.run_id
+    assert again.message == ("weekly pass 2022-W39 already done (run 1, as of 2022-09-26); "
+                             "nothing changed — use --rerun to run it again")
+    assert counts(ledger.engine) == before
+
+
+def test_rerun_supersedes_and_never_duplicates_or_escalates_twice(ledger: Workspace) -> None:
+    run_all(ledger, date(2022, 10, 10))  # W41 escalates the city problem to the province
+    before = state_of(ledger.engine)
+    with ledger.engine.connect() as conn:
+        old = conn.execute(select(col(PassRun.id)).where(
+            col(PassRun.period_key) == "2022-W41")).scalar_one()
+    rerun = run_pass(ledger, "weekly", date(2022, 10, 10), rerun=True)
+    assert rerun.status == "succeeded"
+    assert rerun.supersedes_id == old
+    assert rerun.counts.get("escalated", 0) == 0
+    assert rerun.counts.get("assignments_created", 0) == 0
+    assert rerun.message.startswith(f"re-ran (superseding run {old}) weekly pass 2022-W41")
+    statuses = {r["id"]: r["status"] for r in list_runs(ledger, kind="weekly")}
+    assert statuses[old] == "superseded" and statuses[rerun.run_id] == "succeeded"
+    assert state_of(ledger.engine) == before
+
+
+def test_rerun_of_a_daily_pass_keeps_lights_and_streaks(ledger: Workspace) -> None:
+    run_all(ledger, date(2022, 9, 30))
+    before = state_of(ledger.engine)
+    for day in (date(2022, 9, 28), date(2022, 9, 30)):
+        run_pass(ledger, "daily", day, rerun=True)
+    assert state_of(ledger.engine) == before
+    run_pass(ledger, "weekly", date(2022, 10, 3))
+    with ledger.engine.connect() as conn:
+        routed = [r.subject_key for r in conn.execute(select(Assignment).where(
+            col(Assignment.rule_id) == "start_red_3"))]
+    assert routed == ["Q01", "L01"]
+
+
+# --- crashes ----------------------------------------------------------------------------------
+
+
+def test_failure_mid_pass_leaves_nothing_and_the_next_run_completes(
+        ledger: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_all(ledger, date(2022, 10, 3))
+    before = counts(ledger.engine)
+
+    def boom(self: Any, *args: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(passes._PassRun, "_write_streaks", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        run_pass(ledger, "daily", date(2022, 10, 8))
+    after = counts(ledger.engine)
+    assert after == {**before, "pass_run": before["pass_run"] + 1}
+    failed = list_runs(ledger, limit=1)[0]
+    assert (failed["kind"], failed["period"], failed["status"], failed["error"]) == (
+        "daily", "2022-10-08", "failed", "RuntimeError: disk full")
+    monkeypatch.undo()
+    result = run_pass(ledger, "daily", date(2022, 10, 8))
+    assert result.status == "succeeded" and result.counts["decisions"] == 33
+
+
+CRASH_SCRIPT = textwrap.dedent("""
+    import sys, time
+    from datetime import date
+    from pathlib import Path
+    from kfworkflow.engine import passes
+    from kfworkflow.engine.workspace import Workspace
+
+    original = passes._PassRun._write_lights
+
+    def slow(self, *args):
+        out = original(self, *args)
+        self.session.flush()
+        print("mid-pass", flush=True)
+        time.sleep(60)
+        return out
+
+    passes._PassRun._write_lights = slow
+    passes.run_pass(Workspace(Path(sys.argv[1]), db=sys.argv[2]), "weekly", date(2022, 10, 3))
+""")
+
+
+def test_a_killed_pass_leaves_nothing_and_running_again_completes(ledger: Workspace) -> None:
+    run_all(ledger, date(2022, 9, 30))
+    before = counts(ledger.engine)
+    process = subprocess.Popen([sys.executable, "-c", CRASH_SCRIPT, str(ledger.root),
+                                ledger.db_url], stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "KFW_ACTOR": "crash"})
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "mid-pass"
+    finally:
+        process.kill()
+        process.wait()
+    ledger.engine.dispose()
+    assert counts(ledger.engine) == before
+    result = run_pass(ledger, "weekly", date(2022, 10, 3))
+    assert result.status == "succeeded"
+    assert result.counts["assignments_created"] == 2
+
+
+# --- concurrency ------------------------------------------------------------------------------
+
+
+@contextmanager
+def holding_pass_lock(workspace: Workspace, kind: str, day: date) -> Iterator[None]:
+    """Another process in the middle of the same pass: SQLite's write lock, PostgreSQL's
+    advisory lock on the kind and period."""
+    engine = workspace.engine
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"
+        transaction = conn.begin()
+        try:
+            if engine.dialect.name != "sqlite":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                             {"key": passes._lock_key(kind, period_key(kind, day))})
+            yield
+        finally:
+            transaction.rollback()
+            conn.info.pop("sqlite_begin", None)
+
+
+def test_the_same_period_running_elsewhere_is_refused(ledger: Workspace) -> None:
+    run_all(ledger, date(2022, 9, 30))
+    before = counts(ledger.engine)
+    with holding_pass_lock(ledger, "weekly", date(2022, 10, 3)), \
+            pytest.raises(PassBusyError, match=r"^the weekly pass for 2022-W40 is already "
+                                               r"running"):
+        run_pass(ledger, "weekly", date(2022, 10, 3))
+    assert counts(ledger.engine) == before  # refused before writing, not even a failed run
+    assert run_pass(ledger, "weekly", date(2022, 10, 3)).status == "succeeded"
+
+
+def test_two_passes_started_at_once_one_runs_the_other_is_told(
+        ledger: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_all(ledger, date(2022, 9, 30))
+    original = passes._PassRun._write_lights
+    entered = threading.Event()
+
+    def slow(self: Any, *args: Any) -> Any:
+        entered.set()
+        time.sleep(passes.SQLITE_BUSY_MS / 1000 + 1.5)
+        return original(self, *args)
+
+    monkeypatch.setattr(passes._PassRun, "_write_lights", slow)
+    outcomes: list[str] = []
+
+    def run() -> None:
+        try:
+            outcomes.append(run_pass(ledger, "daily", date(2022, 10, 8)).status)
+        except PassBusyError as exc:
+            outcomes.append(str(exc))
+
+    first = threading.Thread(target=run)
+    first.start()
+    assert entered.wait(10)
+    second = threading.Thread(target=run)
+    second.start()
+    second.join()
+    first.join()
+    assert outcomes[1] == "succeeded"
+    assert outcomes[0].startswith("the daily pass for 2022-10-08 is already running")
+    assert [r["status"] for r in list_runs(ledger, kind="daily")][:1] == ["succeeded"]
+    assert len([r for r in list_runs(ledger) if r["period"] == "2022-10-08"]) == 1
+
+
+# --- catch-up ---------------------------------------------------------------------------------
+
+
+def test_catch_up_after_downtime_runs_the_missed_periods_in_date_order(
+        ledger: Workspace) -> None:
+    run_all(ledger, date(2022, 9, 30))
+    set_day(ledger, date(2022, 10, 10))
+    assert due_periods(ledger, date(2022, 10, 10)) == [
+        ("monthly", date(2022, 10, 1)), ("weekly", date(2022, 10, 3)),
+        ("daily", date(2022, 10, 8)), ("daily", date(2022, 10, 9)),
+        ("daily", date(2022, 10, 10)), ("weekly", date(2022, 10, 10))]
+    results = catch_up(ledger, date(2022, 10, 10))
+    assert [(r.kind, r.period_key, r.status) for r in results] == [
+        ("monthly", "2022-10", "succeeded"), ("weekly", "2022-W40", "succeeded"),
+        ("daily", "2022-10-08", "succeeded"), ("daily", "2022-10-09", "succeeded"),
+        ("daily", "2022-10-10", "succeeded"), ("weekly", "2022-W41", "succeeded")]
+    assert catch_up(ledger, date(2022, 10, 10)) == []
+    assert state_of(ledger.engine).runs == tuple(sorted(
+        (kind, period_key(kind, day), day) for kind, day in periods(date(2022, 10, 10))))
+
+
+def test_catch_up_without_a_published_version_has_nothing_to_do(workspace: Workspace) -> None:
+    assert due_periods(workspace, date(2022, 10, 10)) == []
+    assert catch_up(workspace, date(2022, 10, 10)) == []
+    with pytest.raises(NotFoundError, match=r"no rule version is in force on 2022-10-10; "
+                                            r"publish one with `kfw rules publish "
+                                            r"--effective-from 2022-10-10` \(or earlier\)"):
+        run_pass(workspace, "daily", date(2022, 10, 10))
+    assert [(r["status"], r["period"]) for r in list_runs(workspace)] == [
+        ("failed", "2022-10-10")]
+
+
+# --- metrics ----------------------------------------------------------------------------------
+
+
+def snapshot(engine: Engine, day: date, scope_kind: str, key: str) -> dict[str, Any]:
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(col(MetricSnapshot.metrics))
+            .join(PassRun, col(PassRun.id) == col(MetricSnapshot.pass_run_id))
+            .where(col(PassRun.period_key) == day.isoformat(),
+                   col(PassRun.status) == "succeeded",
+                   col(MetricSnapshot.scope_kind) == scope_kind,
+                   col(MetricSnapshot.scope_key) == key)).scalar_one()
+    return dict(json.loads(found))
+
+
+def test_daily_metrics_per_county_with_growth_and_pro_rata(ledger: Workspace) -> None:
+    run_pass(ledger, "daily", date(2022, 10, 9))
+    run_pass(ledger, "daily", date(2022, 10, 10))
+    # 杞县 on 10-10: 10 projects, Q01 and Q02 due (planned 9-21) and not started; each reports
+    # 960 of 1,200 (600 on 10-09); the 3 central-budget projects have 600 of 1,000 funds in
+    # place; nothing is due to complete; Q01 is red, the rest green (Q02 has a valid reason).
+    assert snapshot(ledger.engine, date(2022, 10, 10), "county", "qixian") == {
+        "projects": 10, "due_to_start": 10, "started": 8, "due_to_complete": 0,
+        "completed_on_time": 0, "planned_investment": 12000.0, "completed_investment": 9600.0,
+        "planned_funds": 3000.0, "funds_arrived": 1800.0, "funds_disbursed": 0.0,
+        "rates": {"start": 0.8, "funds_in_place": 0.6, "investment_completion": 0.8,
+                  "on_time_completion": None, "disbursement": 0.0},
+        "pro_rata": 10 / 12, "pp_vs_pro_rata": -3.3333,
+        "growth": {"start": 0.0, "funds_in_place": 0.0, "investment_completion": 30.0,
+                   "on_time_completion": None, "disbursement": 0.0},
+        "counts": {"red": 1, "yellow": 0, "green": 9},
+        "new": {"signed": 0, "started": 0, "in_production": 0},
+        "reported": True, "missed_reports": 0,
+    }
+    total = snapshot(ledger.engine, date(2022, 10, 10), "total", "all")
+    # all 30 due; Q01 and Q02 not started (L01 started that very day)
+    assert (total["projects"], total["due_to_start"], total["started"]) == (30, 30, 28)
+    assert total["not_reported"] == []
+    category = snapshot(ledger.engine, date(2022, 10, 10), "category", "central_budget")
+    assert category["funds_arrived"] == 3 * 600.0 + 3 * 800.0 + 3 * 600.0
+    assert category["rates"]["funds_in_place"] == 6000.0 / 9000.0
+
+
+def test_counties_that_did_not_report_are_named(ledger: Workspace) -> None:
+    for day in (date(2022, 10, 19), date(2022, 10, 20), date(2022, 10, 21)):
+        run_pass(ledger, "daily", day)
+    total = snapshot(ledger.engine, date(2022, 10, 21), "total", "all")
+    assert total["not_reported"] == ["tongxu"]
+    county = snapshot(ledger.engine, date(2022, 10, 21), "county", "tongxu")
+    assert (county["reported"], county["missed_reports"]) == (False, 2)
+    with ledger.engine.connect() as conn:
+        reasons = [r for (r,) in conn.execute(text(
+            "SELECT reason FROM decision WHERE rule_id = 'report_missing' ORDER BY id"))]
+    assert reasons == ["通许县 2022-10-20 未填报（连续 1 个工作日）",
+                       "通许县 2022-10-21 未填报（连续 2 个工作日）"]
+
+
+# --- CLI --------------------------------------------------------------------------------------
+
+
+def cli(workspace: Workspace, capsys: pytest.CaptureFixture[str], *args: str) -> Any:
+    return run_cli(capsys, "-w", str(workspace.root), "--db", workspace.db_url, *args)
+
+
+def test_cli_run_list_and_catch_up(ledger: Workspace, capsys: pytest.CaptureFixture[str]
+                                   ) -> None:
+    result = cli(ledger, capsys, "pass", "run", "daily", "--as-of", "2022-09-26", "--json")
+    assert result.exit_code == 0, result.err
+    data = json.loads(result.out)
+    assert (data["kind"], data["period"], data["status"], data["counts"]["decisions"]) == (
+        "daily", "2022-09-26", "succeeded", 33)
+    again = cli(ledger, capsys, "pass", "run", "daily", "--as-of", "2022-09-26")
+    assert again.exit_code == 0
+    assert again.out.strip() == ("daily pass 2022-09-26 already done (run 1, as of "
+                                 "2022-09-26); nothing changed — use --rerun to run it again")
+    rerun = cli(ledger, capsys, "pass", "run", "daily", "--as-of", "2022-09-26", "--rerun")
+    assert rerun.out.startswith("re-ran (superseding run 1) daily pass 2022-09-26")
+    caught = cli(ledger, capsys, "pass", "catch-up", "--until", "2022-09-27", "--json")
+    assert [(r["kind"], r["period"]) for r in json.loads(caught.out)] == [
+        ("weekly", "2022-W39"), ("daily", "2022-09-27")]
+    nothing = cli(ledger, capsys, "pass", "catch-up", "--until", "2022-09-27")
+    assert nothing.out.strip() == "nothing to catch up: every period is done"
+    listed = cli(ledger, capsys, "pass", "list", "--json")
+    assert [(r["kind"], r["period"], r["status"]) for r in json.loads(listed.out)] == [
+        ("daily", "2022-09-27", "succeeded"), ("weekly", "2022-W39", "succeeded"),
+        ("daily", "2022-09-26", "succeeded"), ("daily", "2022-09-26", "superseded")]
+    table = cli(ledger, capsys, "pass", "list", "--kind", "weekly")
+    assert table.out.splitlines()[0].split() == ["id", "kind", "period", "as_of", "status",
+                                                 "revision", "decisions", "ms", "supersedes",
+                                                 "error"]
+
+
+def test_cli_busy_exits_4(ledger: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    with holding_pass_lock(ledger, "daily", date(2022, 9, 26)):
+        result = cli(ledger, capsys, "pass", "run", "daily", "--as-of", "2022-09-26")
+    assert result.exit_code == 4
+    assert result.err.startswith("Error: the daily pass for 2022-09-26 is already running")
+
+
+def test_cli_rejects_an_unknown_kind(ledger: Workspace, capsys: pytest.CaptureFixture[str]
+                                     ) -> None:
+    result = cli(ledger, capsys, "pass", "run", "hourly")
+    assert result.exit_code == 2
+    assert "'hourly' is not one of 'daily', 'weekly', 'monthly'" in result.err
