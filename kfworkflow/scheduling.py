@@ -332,7 +332,7 @@ class SessionReport:
     def to_dict(self) -> dict[str, Any]:
         return {"started_at": self.started_at.isoformat(), "stop_reason": self.stop_reason,
                 "ran": [r.to_dict() for r in self.with_status("succeeded")],
-                "late": [r.to_dict() for r in self.records if r.late],
+                "late": [r.to_dict() for r in self.with_status("succeeded") if r.late],
                 "already_done": [r.to_dict() for r in self.with_status("already_done")],
                 "skipped_busy": [r.to_dict() for r in self.with_status("busy")],
                 "failed": [r.to_dict() for r in self.with_status("failed")],
@@ -630,8 +630,8 @@ def _stop_on_signals(scheduler: PassScheduler) -> Iterator[None]:
         if scheduler.stopping:
             log.warning("%s again: exiting now; a running pass is rolled back", name)
             os._exit(1)  # no cleanup: the database discards the open transaction
+        scheduler.request_stop(name)  # before logging: a second signal may arrive meanwhile
         log.info("%s: stopping after the running pass", name)
-        scheduler.request_stop(name)
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -688,9 +688,11 @@ def _get(item: Any, name: str) -> Any:
 
 
 def _run_dict(run: Any) -> dict[str, Any]:
-    names = ("run_id", "id", "kind", "period_key", "as_of", "status", "started_at",
-             "finished_at", "rule_revision")
-    return {name: _get(run, name) for name in names if _get(run, name) is not None}
+    """A pass-ledger entry in the scheduler's terms (the ledger calls the key ``period``)."""
+    return {"run_id": _get(run, "run_id") or _get(run, "id"), "kind": _get(run, "kind"),
+            "period_key": _get(run, "period_key") or _get(run, "period"),
+            "as_of": _get(run, "as_of"), "status": _get(run, "status"),
+            "revision": _get(run, "revision"), "finished_at": _get(run, "finished_at")}
 
 
 def status_overview(workspace: Workspace, engine: PassEngine | None = None) -> dict[str, Any]:
@@ -719,7 +721,8 @@ def status_overview(workspace: Workspace, engine: PassEngine | None = None) -> d
     for kind in KINDS:
         fire = _next_fire(cron_trigger(policies, kind), now + timedelta(microseconds=1))
         if runs is not None:
-            mine = [r for r in runs if _get(r, "kind") == kind]
+            mine = [r for r in runs if _get(r, "kind") == kind
+                    and _get(r, "status") in ("succeeded", None)]
             mine.sort(key=lambda r: (str(_get(r, "as_of")), str(_get(r, "started_at") or "")))
             last = _run_dict(mine[-1]) if mine else None
             source = "pass ledger"
