@@ -285,7 +285,7 @@ class _PassRun:
 
     def __init__(self, workspace: Workspace, session: Session, calendar: WorkCalendar,
                  kind: str, key: str, as_of: date, existing: PassRun | None, started_at: Any,
-                 *, chunk: int | None) -> None:
+                 *, chunk: int | None, version: RuleVersion | None = None) -> None:
         self.workspace = workspace
         self.session = session
         self.kind = kind
@@ -293,7 +293,8 @@ class _PassRun:
         self.as_of = as_of
         self.now = started_at
         self.actor = workspace.actor
-        version = rule_store.in_force(session, as_of)
+        # ``version``: an unsaved candidate, for previews in a rolled-back transaction
+        version = version or rule_store.in_force(session, as_of)
         compiled = compile_version(version)
         self.ruleset = compiled.ruleset
         self.policies: Policies = compiled.ruleset.policies
