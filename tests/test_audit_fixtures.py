@@ -206,10 +206,9 @@ def add_assignment(ws: Workspace, *, number: str, code: str, decision_id: int, p
         session.flush()
         assert item.id is not None
         session.add(AssignmentEvent(assignment_id=item.id, from_status=None, to_status="new",
-                                    level=level, at=AT.replace(day=assigned_on.day,
-                                                               month=assigned_on.month),
-                                    actor="tester", reason="交办", pass_run_id=pass_run_id,
-                                    decision_id=decision_id, deadline_on=deadline_on))
+                                    level=level, at=AT, actor="tester", reason="交办",
+                                    pass_run_id=pass_run_id, decision_id=decision_id,
+                                    deadline_on=deadline_on))
         return item.id
 
 

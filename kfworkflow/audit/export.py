@@ -240,8 +240,9 @@ def check_export(path: Path, hash_record: HashRecord, *, progress: Progress | No
     first = next(stream, None)
     chain = walk(itertools.chain([first], stream) if first else [],
                  start_prev=first.prev_hash if first else GENESIS, progress=progress)
+    _raise_break(path, chain)  # the walk stops at a break, before any jsonl manifest line
     manifest = manifest_of()
-    _compare(path, manifest, seen, chain)
+    _compare(path, manifest, seen)
     return ExportCheck(path, manifest, chain)
 
 
@@ -260,13 +261,16 @@ def _broken(path: Path, line: int | None, code: str, message: str, hint: str | N
     return AuditBreakError(f"{where}: {message}", [finding])
 
 
-def _compare(path: Path, manifest: Manifest, seen: Manifest, chain: ChainReport) -> None:
+def _raise_break(path: Path, chain: ChainReport) -> None:
     if chain.first_break is not None:
         found = chain.first_break
         code = {"altered": "KFW-A001", "deleted": "KFW-A002", "inserted": "KFW-A003",
                 "rehashed": "KFW-A004"}[found.kind]
         raise _broken(path, found.line, code, found.message,
                       f"expected {found.expected}, found {found.found}")
+
+
+def _compare(path: Path, manifest: Manifest, seen: Manifest) -> None:
     problems = []
     if manifest.count != seen.count:
         problems.append(f"the manifest counts {manifest.count} record(s) but the file has "
