@@ -48,6 +48,11 @@ class Links:
     """Relative links from one page of the site (``root`` is ``""`` or ``"../"``)."""
 
     root: str
+    projects: frozenset[str] = frozenset()
+
+    def has_project(self, code: str) -> bool:
+        """Whether the project has a page (a link to it would not be broken)."""
+        return code in self.projects
 
     def index(self) -> str:
         return f"{self.root}index.html"
@@ -129,7 +134,8 @@ def write_dashboard(site: DashboardSite, out: Path, *, lang: str = "zh",
 def _build(site: DashboardSite, root: Path, renderer: Renderer) -> list[Path]:
     pages: list[tuple[str, str, dict[str, Any]]] = []
     t = renderer.t
-    top, below = Links(""), Links("../")
+    codes = frozenset(p.code for p in site.projects)
+    top, below = Links("", codes), Links("../", codes)
     index_charts = {"lights": charts.lights_chart(site.daily.counties, t),
                     "rates": charts.rates_chart(site.daily.trend, t),
                     "assignments": charts.assignments_chart(site.weekly.open_by_level_status, t)}
