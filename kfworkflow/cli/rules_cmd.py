@@ -166,5 +166,52 @@ def rules_versions(workspace: Workspace, as_json: bool) -> None:
                  r["rules"], r["note"]] for r in rows])
 
 
+@rules_group.command("diff")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--as-of", "as_of", type=DATE, required=True,
+              help="Business date to evaluate on, with the database as it is now.")
+@click.option("--pass", "kinds", type=click.Choice(["daily", "weekly", "monthly"]),
+              multiple=True, help="Pass kinds to compare (default: all three).")
+@click.option("--limit", type=int, default=30, show_default=True,
+              help="Changed decisions to list (all with --json).")
+@json_option
+@pass_workspace
+def rules_diff(workspace: Workspace, path: Path | None, as_of: date, kinds: tuple[str, ...],
+               limit: int, as_json: bool) -> None:
+    """Which decisions would change on AS-OF if the rules in PATH were in force.
+
+    Runs each pass twice in transactions that are rolled back (the version in force, then the
+    candidate): nothing is written.
+    """
+    from kfworkflow.engine.rules_diff import candidate_version, diff_rules
+
+    ruleset, rules_dir, policies_file = _require(workspace, path)
+    candidate = candidate_version(ruleset, rules_dir, policies_file, workspace.clock.now())
+    report = diff_rules(workspace, candidate, as_of, kinds or ("daily", "weekly", "monthly"))
+    if as_json:
+        echo_json(report.to_dict())
+        return
+    data = report.to_dict()
+    click.echo(f"as of {as_of}: revision {report.current_revision} (in force) → "
+               f"{report.candidate_revision} (candidate); {data['added']} added, "
+               f"{data['removed']} removed, {data['changed']} changed of {report.compared}")
+    if not report.changes:
+        return
+    click.echo("")
+    echo_table(["rule", "added", "removed", "changed"],
+               [[rule, c["added"], c["removed"], c["changed"]]
+                for rule, c in report.by_rule().items()])
+    click.echo("")
+    echo_table(["county", "added", "removed", "changed"],
+               [[county, c["added"], c["removed"], c["changed"]]
+                for county, c in report.by_county().items()])
+    click.echo("")
+    for change in report.changes[:limit]:
+        before = f"{change.before.rule_id}: {change.before.reason}" if change.before else "-"
+        after = f"{change.after.rule_id}: {change.after.reason}" if change.after else "-"
+        click.echo(f"{change.kind} {change.change} {change.subject_kind} {change.subject_key}: "
+                   f"{before}  →  {after}")
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(rules_group)
