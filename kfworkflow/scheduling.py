@@ -469,6 +469,7 @@ class PassScheduler:
         self._stop = threading.Event()
         self._wait = wait or self._stop.wait
         self._round = threading.Lock()
+        self._failed: set[tuple[str, str]] = set()
         self.triggers = {kind: cron_trigger(self.policies, kind) for kind in KINDS}
         self.grace = timedelta(hours=self.policies.schedules.catch_up_grace_hours)
         self.report = SessionReport(started_at=to_utc(workspace.clock.now()))
@@ -502,8 +503,12 @@ class PassScheduler:
 
     # running
 
-    def catch_up(self) -> list[RunRecord]:
-        """One round: run every due period in order; stop at a failure or a busy period."""
+    def catch_up(self, *, retry_failed: bool = True) -> list[RunRecord]:
+        """One round: run every due period in order; stop at a failure or a busy period.
+
+        ``retry_failed=False`` (the periodic re-check) stops at a period that already failed
+        all its tries in this process: that one waits for the next schedule fire.
+        """
         with self._round:
             if self.stopping:
                 return []
@@ -524,23 +529,33 @@ class PassScheduler:
                     log.info("stop requested: not starting %s %s", period.kind,
                              period.period_key)
                     break
+                if not retry_failed and (period.kind, period.period_key) in self._failed:
+                    log.debug("%s %s failed before: waiting for the next schedule fire",
+                              period.kind, period.period_key)
+                    break
                 record = self._run(period)
                 done.append(record)
                 self.report.records.append(record)
                 self.state.record(record, self.workspace.clock.now())
+                if record.status == "failed":
+                    self._failed.add((period.kind, period.period_key))
+                else:
+                    self._failed.discard((period.kind, period.period_key))
                 if record.status in ("busy", "failed"):
                     break
             return done
 
-    def on_fire(self, kind: Kind) -> None:
-        """An APScheduler job: a schedule fired; catch everything up (its own period included)."""
+    def on_fire(self, kind: Kind | None = None) -> None:
+        """An APScheduler job: a schedule fired (``kind``) or the periodic re-check (None);
+        either way, catch everything up."""
         if self.stopping:
             return
-        log.info("%s schedule fired", kind)
+        if kind is not None:
+            log.info("%s schedule fired", kind)
         try:
-            self.catch_up()
+            self.catch_up(retry_failed=kind is not None)
         except Exception:  # a scheduler must outlive any one round
-            log.exception("the catch-up round after the %s schedule fired failed", kind)
+            log.exception("a catch-up round failed")
 
     def _run(self, period: DuePeriod) -> RunRecord:
         started = to_utc(self.workspace.clock.now())
@@ -596,15 +611,18 @@ class PassScheduler:
 
 # --- running it -------------------------------------------------------------------------------
 
-def build_scheduler(scheduler: PassScheduler) -> Any:
+def build_scheduler(scheduler: PassScheduler, recheck: timedelta | None = None) -> Any:
     """An APScheduler ``BackgroundScheduler`` with one cron job per pass kind (not started).
 
     One worker thread, so two rounds never overlap; misfired and coalesced runs are harmless
-    because every round catches up everything that is due.
+    because every round catches up everything that is due. ``recheck`` adds a round at that
+    interval: a period skipped because it was busy elsewhere (a scheduler that then died, a long
+    SQLite write) or that failed is taken up again within it, not at the next fire.
     """
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.jobstores.memory import MemoryJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
 
     background = BackgroundScheduler(
         jobstores={"default": MemoryJobStore()},
@@ -614,6 +632,10 @@ def build_scheduler(scheduler: PassScheduler) -> Any:
     for kind in KINDS:
         background.add_job(scheduler.on_fire, trigger=scheduler.triggers[kind], args=[kind],
                            id=f"pass-{kind}", name=f"{kind} pass", replace_existing=True)
+    if recheck is not None and recheck > timedelta(0):
+        background.add_job(scheduler.on_fire, trigger=IntervalTrigger(
+            seconds=recheck.total_seconds(), timezone=scheduler.policies.tz),
+            id="recheck", name="catch-up re-check", replace_existing=True)
     return background
 
 
@@ -654,12 +676,12 @@ def run_once(workspace: Workspace, *, engine: PassEngine | None = None,
 
 def run_forever(workspace: Workspace, *, engine: PassEngine | None = None,
                 retry: RetryPolicy | None = None,
-                on_ready: Callable[[PassScheduler], None] | None = None) -> SessionReport:
+                recheck: timedelta | None = timedelta(minutes=5)) -> SessionReport:
     """Catch up, then run on the schedules until SIGTERM / SIGINT (``kfw scheduler run``)."""
     workspace.ready_engine()
     scheduler = PassScheduler(workspace, engine=engine, retry=retry)
     require_engine(scheduler.engine)
-    background = build_scheduler(scheduler)
+    background = build_scheduler(scheduler, recheck)
     with _stop_on_signals(scheduler):
         background.start()
         try:
@@ -671,8 +693,6 @@ def run_forever(workspace: Workspace, *, engine: PassEngine | None = None,
                     log.info("%s: %s, next at %s", job.name,
                              cron_expression(scheduler.policies, job.args[0]),
                              job.next_run_time.isoformat(timespec="minutes"))
-            if on_ready is not None:
-                on_ready(scheduler)
             while not scheduler.wait_for_stop(1.0):
                 pass
         finally:

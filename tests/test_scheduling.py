@@ -339,11 +339,14 @@ def to_utc_fire(fire: datetime) -> datetime:
 def test_jobs_come_from_the_policies_in_memory(policies: Policies) -> None:
     ws = Workspace(Path("."), clock=MovableClock(MONDAY_10_CST))
     ws.__dict__["policies"] = policies
-    background = build_scheduler(PassScheduler(ws, engine=FakePasses(date(2022, 11, 1))))
+    background = build_scheduler(PassScheduler(ws, engine=FakePasses(date(2022, 11, 1))),
+                                 timedelta(minutes=5))
     background.start(paused=True)  # paused: nothing fires; the job defaults are applied
     try:
         jobs = {job.id: job for job in background.get_jobs()}
-        assert sorted(jobs) == ["pass-daily", "pass-monthly", "pass-weekly"]
+        assert sorted(jobs) == ["pass-daily", "pass-monthly", "pass-weekly", "recheck"]
+        assert jobs["recheck"].trigger.interval == timedelta(minutes=5)
+        assert jobs["recheck"].args == ()
         assert jobs["pass-weekly"].args == ("weekly",)
         assert jobs["pass-weekly"].misfire_grace_time is None
         assert jobs["pass-weekly"].coalesce and jobs["pass-weekly"].max_instances == 1
@@ -467,6 +470,33 @@ def test_after_the_last_try_the_failure_is_recorded_and_later_periods_wait(
     assert summary(scheduler.catch_up()) == [("daily", "2022-11-20", "succeeded", True),
                                              ("weekly", "2022-W47", "succeeded", False)]
     assert read_state(ws)["failures"] == []
+
+
+def test_the_recheck_leaves_a_failed_period_to_the_next_schedule_fire(ws: Workspace) -> None:
+    engine = FakePasses(date(2022, 11, 14), done_through=date(2022, 11, 19))
+    engine.failures[("daily", "2022-11-20")] = 2
+    scheduler = scheduler_for(ws, engine, retry=RetryPolicy(1, 0))
+    scheduler.on_fire("weekly")
+    assert engine.attempts.count(("daily", "2022-11-20")) == 1
+    scheduler.on_fire(None)  # the periodic re-check: no new attempt at a failed period
+    assert engine.attempts.count(("daily", "2022-11-20")) == 1
+    scheduler.on_fire("daily")  # a schedule fires: tried again (fails again)
+    scheduler.on_fire("daily")  # and again: it succeeds, and the rest follows
+    assert summary(scheduler.report.records) == [
+        ("daily", "2022-11-20", "failed", True), ("daily", "2022-11-20", "failed", True),
+        ("daily", "2022-11-20", "succeeded", True), ("weekly", "2022-W47", "succeeded", False)]
+
+
+def test_the_recheck_takes_up_a_period_that_was_busy(ws: Workspace) -> None:
+    engine = FakePasses(date(2022, 11, 14), done_through=date(2022, 11, 19))
+    scheduler = scheduler_for(ws, engine)
+    engine._running.add(("daily", "2022-11-20"))  # another scheduler is running it
+    scheduler.on_fire("daily")
+    engine._running.clear()  # ... and is killed: its transaction rolls back
+    scheduler.on_fire(None)  # the re-check takes the period up
+    assert summary(scheduler.report.records) == [
+        ("daily", "2022-11-20", "busy", True), ("daily", "2022-11-20", "succeeded", True),
+        ("weekly", "2022-W47", "succeeded", False)]
 
 
 def test_a_stop_during_the_backoff_gives_up_the_retry(ws: Workspace) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import click
@@ -38,12 +38,15 @@ def scheduler_group() -> None:
               help="Tries per pass before it is reported as failed.")
 @click.option("--backoff", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="Seconds before the second try; doubled before each further try.")
+@click.option("--recheck-minutes", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="Also catch up this often, so a period skipped as busy or failed is taken "
+                   "up again soon; 0: only when a schedule fires.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True, help="Log detail on stderr.")
 @json_option
 @pass_workspace
-def scheduler_run(workspace: Workspace, once: bool, tries: int,
-                  backoff: float, log_level: str, as_json: bool) -> None:
+def scheduler_run(workspace: Workspace, once: bool, tries: int, backoff: float,
+                  recheck_minutes: float, log_level: str, as_json: bool) -> None:
     """Run the passes on their schedules until SIGTERM or Ctrl-C.
 
     At start, and whenever a schedule fires, every period whose pass has not run and whose
@@ -53,7 +56,10 @@ def scheduler_run(workspace: Workspace, once: bool, tries: int,
     """
     _log_to_stderr(log_level)
     retry = RetryPolicy(tries=tries, backoff_seconds=backoff)
-    report = run_once(workspace, retry=retry) if once else run_forever(workspace, retry=retry)
+    if once:
+        report = run_once(workspace, retry=retry)
+    else:
+        report = run_forever(workspace, retry=retry, recheck=timedelta(minutes=recheck_minutes))
     if as_json:
         echo_json(report.to_dict())
     else:
