@@ -48,3 +48,22 @@ def test_diff_lists_the_changed_decision_and_writes_nothing(
     assert change["after"]["reason"] == "计划开工日期 2022-11-15 已过 4 个工作日仍未开工"
     assert report["by_rule"] == {"start_late_red": {"changed": 1}}
     assert snapshot(workspace.engine, TABLES) == before
+
+
+def test_publish_refuses_to_apply_to_dates_already_decided(
+        workspace: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("-w", str(workspace.root), "--db", workspace.db or "", "--actor", "tester")
+    assert run_cli(capsys, *args, "rules", "publish", "--effective-from", "2022-11-14"
+                   ).exit_code == 0
+    import_ledger(workspace, write_csv(tmp_path / "l.csv", HEADERS, [ledger_row("P-1")]))
+    run_pass(workspace, "daily", date(2022, 11, 21))
+    before = snapshot(workspace.engine, TABLES)
+    refused = run_cli(capsys, *args, "rules", "publish", "--effective-from", "2022-11-21")
+    assert refused.exit_code == 1
+    assert refused.err.startswith(
+        "Error: --effective-from 2022-11-21 is on or before 2022-11-21, the date of a pass "
+        "already run; a new rule version cannot apply retroactively (不以新政策溯及既往). "
+        "Publish with --effective-from 2022-11-22 or later")
+    assert snapshot(workspace.engine, TABLES) == before
+    assert run_cli(capsys, *args, "rules", "publish", "--effective-from", "2022-11-22"
+                   ).exit_code == 0

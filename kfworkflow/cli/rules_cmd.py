@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from kfworkflow.cli.context import DATE, pass_workspace
 from kfworkflow.cli.output import echo_json, echo_table, json_option
 from kfworkflow.config.policies import parse_policies
 from kfworkflow.engine.workspace import Workspace
-from kfworkflow.errors import Finding, RuleCheckError, RuleTestFailedError
+from kfworkflow.errors import Finding, InputError, RuleCheckError, RuleTestFailedError
 from kfworkflow.rules.ruleset import RuleSet, canonical_json, compile_source
 from kfworkflow.rules.schema import RULES_FILE, TEST_FILE
 from kfworkflow.rules.spec import read_rules
@@ -131,6 +131,7 @@ def rules_publish(workspace: Workspace, path: Path | None, effective_from: date 
     files = {p.name: p.read_text(encoding="utf-8") for p in sorted(rules_dir.glob("*.yaml"))}
     effective = effective_from or workspace.today()
     with write_session(workspace.ready_engine()) as session:
+        _refuse_retroactive(session, effective)
         version = rule_store.publish(
             session, revision=ruleset.revision, effective_from=effective,
             content=canonical_json(dict(ruleset.content)), files=files,
@@ -142,6 +143,22 @@ def rules_publish(workspace: Workspace, path: Path | None, effective_from: date 
     else:
         click.echo(f"published revision {data['revision']} (version {data['id']}), in force "
                    f"from {data['effective_from']}")
+
+
+def _refuse_retroactive(session: Any, effective: date) -> None:
+    """容错机制: a new version never applies to dates a pass has already decided."""
+    from sqlalchemy import func, select
+    from sqlmodel import col
+
+    from kfworkflow.storage.engine_models import PassRun
+
+    last = session.execute(select(func.max(col(PassRun.as_of))).where(
+        col(PassRun.status) == "succeeded")).scalar()
+    if last is not None and effective <= last:
+        raise InputError(
+            f"--effective-from {effective} is on or before {last}, the date of a pass already "
+            f"run; a new rule version cannot apply retroactively (不以新政策溯及既往). Publish "
+            f"with --effective-from {last + timedelta(days=1)} or later")
 
 
 def _version_dict(version: Any) -> dict[str, Any]:
