@@ -2,26 +2,82 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+from typing import Any
+
 import click
+from sqlalchemy import func, select
+from sqlmodel import Session, col
 
 from kfworkflow.cli.context import pass_workspace
 from kfworkflow.cli.output import echo_json, echo_table, json_option
 from kfworkflow.engine.workspace import Workspace
+from kfworkflow.lifecycle.assignments import ESCALATED, IN_PROGRESS, NEW, OVERDUE
 from kfworkflow.storage.db import read_session
+from kfworkflow.storage.engine_models import Assignment, MetricSnapshot
 from kfworkflow.storage.queries import last_report_on, ledger_counts
+
+UNRESOLVED = (NEW, IN_PROGRESS, ESCALATED, OVERDUE)
+
+
+
+def _lights_by_county(session: Session) -> tuple[Any, dict[str, dict[str, int]]]:
+    """Red / yellow / green overall lights per county, from the latest daily snapshot."""
+    latest = session.execute(select(func.max(col(MetricSnapshot.as_of))).where(
+        col(MetricSnapshot.scope_kind) == "county")).scalar()
+    if latest is None:
+        return None, {}
+    rows = session.execute(select(MetricSnapshot).where(
+        col(MetricSnapshot.scope_kind) == "county", col(MetricSnapshot.as_of) == latest)
+        .order_by(col(MetricSnapshot.id))).scalars()
+    out: dict[str, dict[str, int]] = {}
+    for row in rows:
+        out[row.scope_key] = dict(json.loads(row.metrics).get("counts") or {})
+    return latest, out
+
+
+def _assignments(session: Session, today: Any) -> dict[str, Any]:
+    rows = session.execute(select(col(Assignment.level), col(Assignment.status), func.count())
+                           .group_by(col(Assignment.level), col(Assignment.status))).all()
+    table: dict[str, Counter[str]] = {}
+    for level, status, count in rows:
+        table.setdefault(level, Counter())[status] += count
+    overdue = session.execute(select(func.count()).select_from(Assignment).where(
+        col(Assignment.status).in_(UNRESOLVED),
+        col(Assignment.deadline_on) < today)).scalar_one()
+    return {"by_level_status": {k: dict(v) for k, v in table.items()}, "past_deadline": overdue}
+
+
+def _passes(workspace: Workspace) -> dict[str, Any]:
+    from kfworkflow.engine.passes import last_runs
+    from kfworkflow.scheduling import next_runs
+
+    last = last_runs(workspace)
+    upcoming: dict[str, Any] = {}
+    for run in next_runs(workspace.policies, workspace.clock.now(), 40):
+        upcoming.setdefault(run.kind, run.fire_at)
+    return {kind: {"last_period": (last.get(kind) or {}).get("period"),
+                   "last_as_of": (last.get(kind) or {}).get("as_of"),
+                   "next_at": upcoming.get(kind)}
+            for kind in ("daily", "weekly", "monthly")}
 
 
 @click.command("status")
 @json_option
 @pass_workspace
 def status_command(workspace: Workspace, as_json: bool) -> None:
-    """Counts by category, county and state; latest report date."""
+    """Projects by category and state, lights by county, open assignments, the passes."""
     policies = workspace.policies
     with read_session(workspace.ready_engine()) as session:
         counts = ledger_counts(session)
         counts["last_report_on"] = last_report_on(session)
+        lights_on, lights = _lights_by_county(session)
+        assignments = _assignments(session, workspace.today())
+    data = {**counts, "lights_on": lights_on, "lights_by_county": lights,
+            "assignments": assignments, "passes": _passes(workspace)}
     if as_json:
-        echo_json(counts)
+        echo_json(data)
         return
     county_name = {c.id: c.name for c in policies.counties}
     category_name = {c.id: c.name for c in policies.categories}
@@ -35,8 +91,23 @@ def status_command(workspace: Workspace, as_json: bool) -> None:
         for cat, row in counts["by_category_state"].items()
     ])
     click.echo("")
-    echo_table(["county", "projects"], [[county_name.get(k, k), v]
-                                        for k, v in counts["by_county"].items()])
+    header = f"lights on {lights_on}" if lights_on else "lights"
+    echo_table(["county", "projects", f"red ({header})", "yellow", "green"], [
+        [county_name.get(k, k), v, lights.get(k, {}).get("red", "-"),
+         lights.get(k, {}).get("yellow", "-"), lights.get(k, {}).get("green", "-")]
+        for k, v in counts["by_county"].items()])
+    by_level = assignments["by_level_status"]
+    if by_level:
+        click.echo("")
+        statuses = sorted({s for row in by_level.values() for s in row})
+        echo_table(["assignments", *statuses], [
+            [level, *[by_level[level].get(s, 0) for s in statuses]]
+            for level in ("county", "city", "province") if level in by_level])
+        click.echo(f"open items past their deadline: {assignments['past_deadline']}")
+    click.echo("")
+    echo_table(["pass", "last period", "as of", "next run (UTC)"], [
+        [kind, p["last_period"] or "-", p["last_as_of"] or "-", p["next_at"] or "-"]
+        for kind, p in data["passes"].items()])
 
 
 def register(cli: click.Group) -> None:

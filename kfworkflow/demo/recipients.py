@@ -16,7 +16,7 @@ from kfworkflow.engine.workspace import Workspace
 
 # share of open items each level clears within its deadline, in percent
 CLEARS = {"county": 70, "city": 55, "province": 35}
-OPEN = ("new", "in_progress")
+OPEN = ("new", "in_progress", "escalated", "overdue")  # not yet resolved
 
 
 def _draw(number: str) -> int:
