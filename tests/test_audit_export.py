@@ -198,3 +198,27 @@ def test_export_to_a_missing_folder_is_a_clear_error(
     assert f"Error: folder {tmp_path / 'nope'} does not exist" in result.err
     result = cli(log, capsys, "import-check", str(tmp_path / "nope.jsonl"))
     assert result.exit_code == 1 and "no such file" in result.err
+
+
+def test_the_documented_15_line_verifier_checks_an_export(
+        log: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+    import subprocess
+    import sys
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "reference" / "decision-log.md"
+           ).read_text(encoding="utf-8")
+    section = doc[doc.index("### Verify a jsonl export"):]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match is not None
+    script = tmp_path / "verify_log.py"
+    script.write_text(match.group(1), encoding="utf-8")
+    assert len(match.group(1).splitlines()) == 15
+    out = tmp_path / "log.jsonl"
+    export(log, capsys, "jsonl", out)
+    ok = subprocess.run([sys.executable, str(script), str(out)], capture_output=True, text=True)
+    assert (ok.returncode, ok.stdout, ok.stderr) == (0, "", "")
+    _rewrite(out, lambda lines: [*lines[:1], *lines[2:]])
+    broken = subprocess.run([sys.executable, str(script), str(out)], capture_output=True,
+                            text=True)
+    assert (broken.returncode, broken.stderr.strip()) == (1, "line 2: record 3 is broken")

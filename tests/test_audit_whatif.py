@@ -114,13 +114,18 @@ def test_the_same_rules_change_nothing(recorded: Workspace) -> None:
     assert (report.passes, report.subjects, report.differences) == (1, 3, 0)
 
 
-def test_facts_the_log_does_not_hold_are_counted(recorded: Workspace) -> None:
-    other = rules_text(5).replace("when: late > 5", "when: late > 5 and owner_unit is none")
+def test_facts_the_log_does_not_hold_are_counted_and_mark_differences_uncertain(
+        recorded: Workspace) -> None:
+    """owner_unit was never read, so it is none: P1's red rule cannot hold (2 passes)."""
+    other = rules_text(5).replace("when: late > 5", "when: late > 5 and owner_unit is not none")
     ruleset = compile_text(other, recorded.policies)
     with read_session(recorded.ready_engine()) as session:
         report = what_if(session, ruleset, recorded.calendar, date(2022, 9, 14),
                          date(2022, 9, 15))
     assert report.missing_facts["owner_unit"] == 6
+    assert [(d.subject_key, d.recorded, d.hypothetical, d.uncertain) for d in report.shown] == [
+        ("P1", "red", "yellow", True), ("P1", "red", "yellow", True)]
+    assert report.uncertain == report.differences == 2
 
 
 @pytest.mark.parametrize(("args", "code", "message"), [

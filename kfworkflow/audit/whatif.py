@@ -9,7 +9,8 @@ Limits, also printed with every report (``LIMITS``):
 
 1. Only subjects that some recorded rule decided about in a run are seen.
 2. Facts are the union of what the recorded rules' groups read; a fact only the other rules read
-   is unknown (none). Each such fact is counted in ``missing_facts``.
+   is unknown (none). Each such fact is counted in ``missing_facts``, and a difference that may
+   come from one is marked ``uncertain``.
 3. History facts (``previous_light.*``, ``light_streak.*``, ``streak.*``) are as recorded: earlier
    hypothetical lights do not feed later passes.
 4. Assignments the other rules would have created or escalated do not exist: the assignment
@@ -45,7 +46,8 @@ from kfworkflow.workcalendar import WorkCalendar
 
 LIMITS = (
     "only subjects that a recorded rule decided about in a pass are seen",
-    "facts are what the recorded rules read; a fact only the other rules read is unknown (none)",
+    "facts are what the recorded rules read; a fact only the other rules read is unknown (none) "
+    "and a difference that may come from one is marked uncertain (?)",
     "history facts (previous lights, streaks) are as recorded, not re-derived under the other "
     "rules",
     "assignments the other rules would have created or escalated do not exist",
@@ -66,13 +68,15 @@ class Difference:
     recorded_rule: str | None
     hypothetical: Any
     hypothetical_rule: str | None
+    uncertain: bool = False  # the other rules' group read facts the log does not hold
 
     def to_dict(self) -> dict[str, Any]:
         return {"pass_run": self.pass_run_id, "pass": self.pass_kind,
                 "as_of": self.as_of.isoformat(), "subject_kind": self.subject_kind,
                 "subject_key": self.subject_key, "county": self.county, "effect": self.effect,
                 "recorded": self.recorded, "recorded_rule": self.recorded_rule,
-                "hypothetical": self.hypothetical, "hypothetical_rule": self.hypothetical_rule}
+                "hypothetical": self.hypothetical, "hypothetical_rule": self.hypothetical_rule,
+                "uncertain": self.uncertain}
 
 
 @dataclass
@@ -84,6 +88,7 @@ class WhatIfReport:
     subjects: int = 0
     differing_subjects: int = 0
     differences: int = 0
+    uncertain: int = 0
     shown: list[Difference] = field(default_factory=list)
     recorded_fires: Counter[str] = field(default_factory=Counter)
     hypothetical_fires: Counter[str] = field(default_factory=Counter)
@@ -110,7 +115,8 @@ class WhatIfReport:
                 "from": self.from_on.isoformat(), "to": self.to_on.isoformat(),
                 "passes": self.passes, "subjects": self.subjects,
                 "differing_subjects": self.differing_subjects,
-                "differences": self.differences, "by_rule": self.by_rule(),
+                "differences": self.differences, "uncertain": self.uncertain,
+                "by_rule": self.by_rule(),
                 "by_county": self.by_county(), "missing_facts": dict(self.missing_facts),
                 "limits": list(LIMITS), "shown": [d.to_dict() for d in self.shown]}
 
@@ -158,14 +164,16 @@ def _compare_run(session: Session, run: PassRun, ruleset: RuleSet, calendars: Ca
     for kind in kinds:
         keys = sorted(key for k, key in by_subject if k == kind)
         facts_of = {key: _merged_facts(kind, by_subject[(kind, key)], ruleset) for key in keys}
-        reads = {name for group in ruleset.plan(run.kind, kind, run.as_of)
-                 for name in group.reads}
+        plan = ruleset.plan(run.kind, kind, run.as_of)
+        reads = {name for group in plan for name in group.reads}
+        group_reads = {rule.id: frozenset(group.reads) for group in plan for rule in group.rules}
         new: dict[str, list[Any]] = defaultdict(list)
         for decision in evaluate(ruleset, run.kind, kind, facts_of.items(), env):
             new[decision.subject_key].append(decision)
         for key in keys:
             facts = facts_of[key]
-            report.missing_facts.update(name for name in reads if name not in facts)
+            missing = {name for name in reads if name not in facts}
+            report.missing_facts.update(missing)
             recorded = by_subject[(kind, key)]
             report.subjects += 1
             report.recorded_fires.update(r.rule_id for r in recorded)
@@ -183,6 +191,10 @@ def _compare_run(session: Session, run: PassRun, ruleset: RuleSet, calendars: Ca
                 old_value, old_rule = old_effects.get(name, (None, None))
                 new_value, new_rule = new_effects.get(name, (None, None))
                 report.differences += 1
+                uncertain = bool(missing) and (new_rule is None or any(
+                    group_reads.get(rule, frozenset()) & missing
+                    for rule in str(new_rule).split(", ")))
+                report.uncertain += uncertain
                 for rule in {old_rule, new_rule} - {None}:
                     report.rule_differences[str(rule)] += 1
                 report.county_differences[county or "—"] += 1
@@ -191,7 +203,7 @@ def _compare_run(session: Session, run: PassRun, ruleset: RuleSet, calendars: Ca
                     assert run.id is not None
                     report.shown.append(Difference(
                         run.id, run.kind, run.as_of, kind, key, county, name, old_value,
-                        old_rule, new_value, new_rule))
+                        old_rule, new_value, new_rule, uncertain))
 
 
 def _merged_facts(kind: str, records: list[RecordedDecision], ruleset: RuleSet

@@ -209,7 +209,8 @@ def audit_what_if(workspace: Workspace, rules: Path, from_on: date, to_on: date,
     click.echo(f"HYPOTHETICAL — rules {rules} (revision {report.revision}) applied to the "
                f"recorded passes from {from_on} to {to_on}; nothing was written")
     click.echo(f"{report.passes} pass(es), {report.subjects} subject evaluation(s), "
-               f"{report.differing_subjects} would differ ({report.differences} effect(s))")
+               f"{report.differing_subjects} would differ ({report.differences} effect(s)"
+               + (f", {report.uncertain} uncertain" if report.uncertain else "") + ")")
     if report.differences:
         click.echo("")
         echo_table(["rule", "recorded", "hypothetical", "change", "differences"],
@@ -224,7 +225,8 @@ def audit_what_if(workspace: Workspace, rules: Path, from_on: date, to_on: date,
         click.echo("")
         echo_table(["as_of", "pass", "subject", "county", "effect", "recorded", "hypothetical"],
                    [[d.as_of, d.pass_kind, f"{d.subject_kind} {d.subject_key}", d.county,
-                     d.effect, f"{d.recorded} ({d.recorded_rule})" if d.recorded_rule else "—",
+                     d.effect + (" ?" if d.uncertain else ""),
+                     f"{d.recorded} ({d.recorded_rule})" if d.recorded_rule else "—",
                      f"{d.hypothetical} ({d.hypothetical_rule})" if d.hypothetical_rule
                      else "—"] for d in report.shown])
     if report.missing_facts:
