@@ -13,6 +13,7 @@ import sys
 import textwrap
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +23,9 @@ from typing import Any
 
 import pytest
 from helpers import run_cli
-from sqlalchemy import select, text
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
@@ -35,12 +38,12 @@ from kfworkflow.engine.passes import (
     run_pass,
     scheduled_periods,
 )
-from kfworkflow.engine.workspace import Workspace
+from kfworkflow.engine.workspace import Workspace, init_workspace
 from kfworkflow.errors import InputError, NotFoundError, PassBusyError
 from kfworkflow.rules.ruleset import canonical_json, compile_source
 from kfworkflow.rules.spec import read_rules
 from kfworkflow.storage import rule_store
-from kfworkflow.storage.db import write_session
+from kfworkflow.storage.db import resolve_url, write_session
 from kfworkflow.storage.engine_models import (
     Assignment,
     AssignmentEvent,
@@ -363,7 +366,7 @@ CRASH_SCRIPT = textwrap.dedent("""
     from datetime import date
     from pathlib import Path
     from kfworkflow.engine import passes
-    from kfworkflow.engine.workspace import Workspace
+    from kfworkflow.engine.workspace import Workspace, init_workspace
 
     original = passes._PassRun._write_lights
 
@@ -551,6 +554,77 @@ def test_counties_that_did_not_report_are_named(ledger: Workspace) -> None:
             "SELECT reason FROM decision WHERE rule_id = 'report_missing' ORDER BY id"))]
     assert reasons == ["通许县 2022-10-20 未填报（连续 1 个工作日）",
                        "通许县 2022-10-21 未填报（连续 2 个工作日）"]
+
+
+# --- re-runs in any order: the same final state (property) ------------------------------------
+
+PROPERTY_CODES = ("Q01", "Q02", "Q03", "L01", "L05", "T03", "T06")
+PROPERTY_UNTIL = date(2022, 10, 17)
+PG_URL = os.environ.get("KFW_TEST_DATABASE_URL")
+_BASELINES: dict[str, State] = {}
+
+
+@contextmanager
+def fresh_workspace(backend: str, base: Path) -> Iterator[Workspace]:
+    root = base / uuid.uuid4().hex[:10]
+    schema = None
+    if backend == "sqlite":
+        root.mkdir(parents=True)
+        url = f"sqlite:///{root / 'kfw.db'}"
+    else:
+        if not PG_URL:
+            pytest.skip("PostgreSQL tests need KFW_TEST_DATABASE_URL")
+        plain = resolve_url(PG_URL, base)
+        schema = f"p_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(plain)
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{plain}{'&' if '?' in plain else '?'}options=-csearch_path%3D{schema}"
+    init_workspace(root, db=url)
+    workspace = Workspace(root, db=url, actor="tester", clock=FixedClock(at(START)))
+    try:
+        publish_rules(workspace)
+        build_ledger(workspace, codes=PROPERTY_CODES, last_report=PROPERTY_UNTIL)
+        yield workspace
+    finally:
+        workspace.engine.dispose()
+        if schema is not None:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+
+def baseline(backend: str, base: Path) -> State:
+    if backend not in _BASELINES:
+        with fresh_workspace(backend, base) as workspace:
+            run_all(workspace, PROPERTY_UNTIL)
+            _BASELINES[backend] = state_of(workspace.engine)
+    return _BASELINES[backend]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql",
+                                                            marks=pytest.mark.postgres)])
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(reruns=st.lists(st.tuples(st.integers(0, 99), st.integers(0, 99), st.booleans()),
+                       max_size=6))
+def test_any_interleaving_of_reruns_gives_the_state_of_running_each_once(
+        backend: str, tmp_path_factory: pytest.TempPathFactory,
+        reruns: list[tuple[int, int, bool]]) -> None:
+    base = tmp_path_factory.mktemp("property")
+    expected = baseline(backend, base)
+    schedule = periods(PROPERTY_UNTIL)
+    with fresh_workspace(backend, base) as workspace:
+        for position, (kind, day) in enumerate(schedule):
+            set_day(workspace, day)
+            run_pass(workspace, kind, day)
+            for after, which, explicit in reruns:
+                if after % len(schedule) == position:
+                    again_kind, again_day = schedule[which % (position + 1)]
+                    result = run_pass(workspace, again_kind, again_day, rerun=explicit)
+                    assert result.status == ("succeeded" if explicit else "already_done")
+        assert state_of(workspace.engine) == expected
+    assert len(expected.assignments) == 5  # the story up to W42 has five items
 
 
 # --- CLI --------------------------------------------------------------------------------------
