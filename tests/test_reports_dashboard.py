@@ -88,7 +88,8 @@ def test_odd_codes_become_safe_file_names(tmp_path: Path) -> None:
         "2201-410225-04-01-000101")
     odd = slug("../../etc/passwd")
     assert re.fullmatch(r"x[0-9a-f]{16}", odd) and odd == slug("../../etc/passwd")
-    assert slug("Lankao") != "Lankao" and slug("a b") != "a b" and slug("con.") != "con."
+    assert re.fullmatch(r"Q01-[0-9a-f]{8}", slug("Q01")) and slug("Q01") != slug("q01")
+    assert slug("a b") != "a b" and slug("con.") != "con."
     project = dataclasses.replace(PROJECTS[0], code="../x/<y>")
     write_dashboard(dataclasses.replace(dashboard_site(), projects=(project,)), tmp_path / "s")
     assert (tmp_path / "s" / "projects" / f"{slug('../x/<y>')}.html").is_file()

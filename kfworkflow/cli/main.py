@@ -22,6 +22,7 @@ from kfworkflow.cli import (
     ledger_cmd,
     pass_cmd,
     project_cmds,
+    report_cmd,
     rules_cmd,
     scheduler_cmd,
     status_cmd,
@@ -51,7 +52,7 @@ def cli(ctx: click.Context, root: Path, db: str | None, actor: str | None) -> No
 
 
 for module in (db_cmd, ledger_cmd, project_cmds, rules_cmd, calendar_cmd, status_cmd,
-               demo_cmd, scheduler_cmd, audit_cmd, pass_cmd, assignments_cmd):
+               demo_cmd, scheduler_cmd, audit_cmd, pass_cmd, assignments_cmd, report_cmd):
     module.register(cli)
 
 

@@ -31,16 +31,19 @@ from kfworkflow.reports.context import (
 from kfworkflow.reports.render import Renderer, document_charts
 
 MARKER = ".kfw-dashboard"
-_SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,80}")
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,80}")
 DOCUMENTS = ("daily", "weekly", "monthly")
 
 
 def slug(key: str) -> str:
     """A file name for a unit or project key: the key itself when it is plainly safe on every
-    file system, else a stable hash (user ids and codes may hold any character)."""
-    if _SAFE_NAME.fullmatch(key) and not key.endswith("."):
-        return key
-    return "x" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    file system, else a stable hash (codes may hold any character). A key with capitals gets
+    a short hash appended, so that keys differing only in case stay apart on file systems
+    that ignore case (Windows shares)."""
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    if not _SAFE_NAME.fullmatch(key) or key.endswith("."):
+        return "x" + digest[:16]
+    return key if key == key.lower() else f"{key}-{digest[:8]}"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,137 @@
+"""The weekly assignment list (周交办单) from the database, as of the weekly pass's date."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from kfworkflow.engine.facts_loader import FactsLoader, History
+from kfworkflow.engine.metrics import pro_rata
+from kfworkflow.lifecycle.assignments import CLOSED_OUT, RESOLVED
+from kfworkflow.lifecycle.milestones import ADJUSTED
+from kfworkflow.reports.collect.common import (
+    Setting,
+    document_info,
+    latest_run,
+    project_lights_on,
+    require_run,
+    setting_on,
+)
+from kfworkflow.reports.collect.items import ItemHistory, ItemState, RowBuilder, by_number
+from kfworkflow.reports.context import (
+    LaggingProject,
+    ReviewedAssignment,
+    WeeklyList,
+    level_status_counts,
+    weekly_review,
+)
+from kfworkflow.storage.engine_models import PassRun
+from kfworkflow.workcalendar import WorkCalendar
+
+LAGGING_LIGHTS = ("red", "yellow")
+
+
+def _outcome(now: ItemState, since: date) -> str:
+    if now.status == CLOSED_OUT:
+        return "closed_out"
+    if now.status == RESOLVED:
+        return "resolved"
+    if any(on > since for on in now.moved_on):
+        return "escalated"
+    return "still_open"
+
+
+def late_milestone(setting: Setting, facts: Mapping[str, Any], on: date
+                   ) -> tuple[str, date] | None:
+    """The first milestone of the project's path, after its current state, planned on or
+    before ``on`` and not reached by then."""
+    category, state = facts["category"], facts["state"]
+    try:
+        path = setting.lifecycle.path(category)
+    except KeyError:
+        return None
+    for milestone in path[1:]:
+        planned = facts.get(f"planned.{milestone}")
+        if planned is None or planned > on or facts.get(f"actual.{milestone}") is not None:
+            continue
+        if not setting.lifecycle.reached(category, state, milestone):
+            return milestone, planned
+    return None
+
+
+def lagging_projects(session: Session, setting: Setting, calendar: WorkCalendar, on: date,
+                     light_of: Mapping[str, str]) -> tuple[LaggingProject, ...]:
+    """Projects with a late milestone or a red or yellow light on ``on``, most late first;
+    projects with a valid reason (正当理由) in force are left out."""
+    policies = setting.policies
+    governments = {c.id: c.government for c in policies.counties}
+    categories = {c.id: c.name for c in policies.categories}
+    target = pro_rata(on)
+    loader = FactsLoader(session, policies, setting.lifecycle, on,
+                         History([], "weekly", on, {}, {}), ())
+    out = []
+    for chunk in loader.project_chunks():
+        for code, facts in chunk:
+            if facts["state"] == ADJUSTED or facts.get("finished") or facts.get("exempt"):
+                continue
+            late = late_milestone(setting, facts, on)
+            light = light_of.get(code)
+            if late is None and light not in LAGGING_LIGHTS:
+                continue
+            milestone, planned = late if late else (None, None)
+            rate = facts.get("investment_rate")
+            out.append(LaggingProject(
+                code=code, name=facts["name"], category=facts["category"],
+                category_name=str(categories.get(facts["category"], facts["category"])),
+                county=facts["county"], county_name=facts["county_name"],
+                recipient=str(governments.get(facts["county"], facts["county_name"])),
+                responsible_unit=facts.get("responsible_unit") or "",
+                milestone=milestone,
+                milestone_name=policies.milestones.get(milestone, milestone)
+                if milestone else None,
+                planned_on=planned,
+                lag_days=calendar.workdays_between(planned, on) if planned else 0,
+                investment_completion_rate=rate,
+                pro_rata_gap_pp=(rate - target) * 100 if rate is not None else None,
+                light=light))
+    out.sort(key=lambda p: (-p.lag_days, p.light != "red", p.code))
+    return tuple(out)
+
+
+def collect_weekly(session: Session, on: date, calendar: WorkCalendar) -> WeeklyList:
+    """The overall list of the latest weekly pass on or before ``on``."""
+    run = require_run(session, "weekly", on)
+    return weekly_from_run(session, run, calendar)
+
+
+def weekly_from_run(session: Session, run: PassRun, calendar: WorkCalendar) -> WeeklyList:
+    setting = setting_on(session, run.as_of)
+    as_of = run.as_of
+    previous = latest_run(session, "weekly", as_of, before=True)
+    history = ItemHistory(session, setting.policies)
+    light_of = project_lights_on(session, as_of)
+    rows = RowBuilder(session, setting.policies, calendar, light_of)
+    now = {s.item.number: s for s in history.states(as_of)}
+    reviewed: list[ReviewedAssignment] = []
+    since = previous.as_of if previous else None
+    if since is not None:
+        for state in history.states(since):
+            if state.status != CLOSED_OUT and state.item.number in now:
+                current = now[state.item.number]
+                reviewed.append(ReviewedAssignment(_outcome(current, since),
+                                                   rows.row(current, as_of)))
+    new = [rows.row(s, as_of) for s in now.values()
+           if s.status != CLOSED_OUT and (since is None or s.assigned_on > since)]
+    open_rows = [rows.row(s, as_of) for s in now.values() if s.status != CLOSED_OUT]
+    monday = as_of - timedelta(days=as_of.weekday())
+    return WeeklyList(
+        info=document_info(setting.policies, run), week=run.period_key, week_start=monday,
+        week_end=monday + timedelta(days=6), recipient=None,
+        review=weekly_review(previous.period_key if previous else "",
+                             sorted(reviewed, key=lambda r: r.item.number)),
+        items=by_number(new),
+        lagging=lagging_projects(session, setting, calendar, as_of, light_of),
+        open_by_level_status=level_status_counts(open_rows))
