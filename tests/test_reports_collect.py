@@ -1,0 +1,234 @@
+"""Documents from the database: the passes issue's six-week scenario (test_scenario.py), read
+back as a daily bulletin, weekly lists, a monthly ranking and a dashboard, checked by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from helpers import run_cli
+from test_reports_render import check_golden
+from test_scenario import run_scenario
+
+from kfworkflow.engine.workspace import Workspace, init_workspace
+from kfworkflow.errors import NotFoundError
+from kfworkflow.reports.collect import (
+    collect_daily,
+    collect_ranking,
+    collect_site,
+    collect_weekly,
+)
+from kfworkflow.reports.context import LevelStatusCount
+from kfworkflow.reports.dashboard import write_dashboard
+from kfworkflow.reports.render import Renderer
+from kfworkflow.storage.db import read_session
+from kfworkflow.timefmt import FixedClock
+
+PROVINCE = "省稳经济重要项目集中攻坚行动协调机制"
+DAILY_ON, WEEKLY_ON, MONTHLY_ON = date(2022, 10, 21), date(2022, 10, 31), date(2022, 11, 6)
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    from conftest import NOW
+
+    root = tmp_path_factory.mktemp("scenario") / "ws"
+    url = f"sqlite:///{root.parent / 'kfw.db'}"
+    init_workspace(root, db=url)
+    workspace = Workspace(root, db=url, actor="tester", clock=FixedClock(NOW))
+    run_scenario(workspace)
+    yield workspace
+    workspace.engine.dispose()
+
+
+def test_daily_bulletin_of_2022_10_21(scenario: Workspace) -> None:
+    with read_session(scenario.ready_engine()) as session:
+        doc = collect_daily(session, DAILY_ON)
+    assert (doc.info.as_of, doc.previous_on) == (DAILY_ON, date(2022, 10, 20))
+    assert doc.pro_rata_target == 10 / 12
+    # 30 projects; Q01 and Q02 never start; each project plans 1,200 and reports 960 (杞县,
+    # 兰考县 from 10-10) or 720 (通许县); funds only for central_budget: 3 × 1,000 per county,
+    # arrived 600 / 800 / 600 each.
+    total = doc.total
+    assert (total.projects, total.due_to_start, total.started) == (30, 30, 28)
+    assert (total.planned_investment, total.completed_investment) == (36000, 26400)
+    assert (total.planned_funds, total.funds_arrived) == (9000, 6000)
+    assert (total.red, total.yellow, total.green) == (1, 0, 29)
+    assert round(total.pro_rata_gap_pp or 0, 6) == round((26400 / 36000 - 10 / 12) * 100, 6)
+    assert total.start_rate_change_pp == 0 and total.on_time_completion_rate is None
+    assert [(r.name, r.started, r.due_to_start, r.completed_investment, r.red)
+            for r in doc.counties] == [("杞县", 8, 10, 9600, 1), ("通许县", 10, 10, 7200, 0),
+                                       ("兰考县", 10, 10, 9600, 0)]
+    assert [s.category_name for s in doc.sections] == ["省市重点项目", "中央预算内投资项目",
+                                                       "“保交楼”项目"]
+    key_projects = doc.sections[0]
+    assert [(r.name, r.projects, r.started, r.due_to_start) for r in key_projects.rows] == [
+        ("杞县", 4, 2, 4), ("通许县", 4, 4, 4), ("兰考县", 4, 4, 4)]
+    assert (key_projects.total.projects, key_projects.total.started) == (12, 10)
+    assert sum(s.total.projects for s in doc.sections) == total.projects
+    for county in doc.counties:  # the split adds up to the pass's own county snapshot
+        parts = [r for s in doc.sections for r in s.rows if r.key == county.key]
+        assert sum(r.started for r in parts) == county.started
+        assert sum(r.completed_investment for r in parts) == county.completed_investment
+        assert sum(r.red + r.yellow + r.green for r in parts) == (
+            county.red + county.yellow + county.green)
+    [missing] = doc.not_reported
+    assert (missing.county_name, missing.missed_days, missing.last_report_on) == (
+        "通许县", 2, date(2022, 10, 19))
+    assert [p.on for p in doc.trend][:2] == [date(2022, 9, 26), date(2022, 9, 27)]
+    assert doc.trend[-1].on == DAILY_ON and doc.trend[-1].start_rate == 28 / 30
+
+
+def test_weekly_list_of_2022_10_31(scenario: Workspace) -> None:
+    with read_session(scenario.ready_engine()) as session:
+        doc = collect_weekly(session, WEEKLY_ON, scenario.calendar)
+    assert (doc.week, doc.week_start, doc.week_end) == ("2022-W44", WEEKLY_ON, date(2022, 11, 6))
+    review = doc.review
+    assert review.week == "2022-W43"
+    assert [(r.item.number, r.outcome, r.item.status, r.item.level) for r in review.items] == [
+        ("2022-W39-0001", "escalated", "overdue", "province"),
+        ("2022-W40-0001", "escalated", "escalated", "province"),
+        ("2022-W43-0001", "still_open", "new", "county")]
+    overdue = review.items[0].item
+    # deadline 10-24 at the province; workdays in (10-24, 10-31]: 25, 26, 27, 28, 31
+    assert (overdue.deadline_on, overdue.days_overdue, overdue.problem) == (
+        date(2022, 10, 24), 5, "用地指标不足")
+    assert (overdue.recipient, overdue.lead_units, overdue.cooperating_units) == (
+        PROVINCE, (PROVINCE,), ("市发展改革委", "市重点办"))
+    [new] = doc.items
+    assert (new.number, new.level, new.recipient, new.assigned_on, new.deadline_on,
+            new.progress) == ("2022-W40-0001", "province", PROVINCE, WEEKLY_ON,
+                              date(2022, 11, 14), "市重点办已召开协调会")
+    assert new.problem is None and new.light == "red"
+    # Q01 planned to start 09-21: 25 workdays late by 10-31 (国庆 holidays not counted, the
+    # make-up Saturday and Sunday counted); Q02 has a valid reason and is left out
+    [(code, milestone, planned, lag)] = [(p.code, p.milestone, p.planned_on, p.lag_days)
+                                         for p in doc.lagging]
+    assert (code, milestone, planned, lag) == ("Q01", "started", date(2022, 9, 21), 25)
+    assert doc.open_by_level_status == (LevelStatusCount("county", "new", 1),
+                                        LevelStatusCount("province", "escalated", 1),
+                                        LevelStatusCount("province", "overdue", 1))
+    tongxu = doc.for_recipient("通许县人民政府")
+    assert [r.item.number for r in tongxu.review.items] == ["2022-W43-0001"]
+    assert tongxu.items == () and tongxu.lagging == ()
+
+
+def test_an_earlier_list_shows_that_week_not_today(scenario: Workspace) -> None:
+    with read_session(scenario.ready_engine()) as session:
+        doc = collect_weekly(session, date(2022, 10, 17), scenario.calendar)
+    assert doc.week == "2022-W42"
+    assert [(r.item.number, r.outcome, r.item.status, r.item.level, r.item.recipient)
+            for r in doc.review.items] == [
+        ("2022-W39-0001", "still_open", "escalated", "province", PROVINCE),
+        ("2022-W40-0001", "escalated", "escalated", "city", "市发展改革委、市重点办"),
+        ("2022-W40-0002", "closed_out", "closed_out", "county", "兰考县人民政府"),
+        ("2022-W41-0001", "closed_out", "closed_out", "county", "兰考县人民政府")]
+    assert [i.number for i in doc.items] == ["2022-W40-0001", "2022-W42-0001"]
+
+
+def test_monthly_ranking_of_october(scenario: Workspace) -> None:
+    with read_session(scenario.ready_engine()) as session:
+        doc = collect_ranking(session, MONTHLY_ON)
+        quarter = collect_ranking(session, MONTHLY_ON, "quarter")
+    assert (doc.info.as_of, doc.period, doc.period_start, doc.period_end) == (
+        date(2022, 11, 1), "2022-10", date(2022, 10, 1), date(2022, 10, 31))
+    assert [(r.rank, r.county_name, r.score, r.previous_rank, r.rank_change) for r in doc.rows] == [
+        (1, "兰考县", 80.0, 2, 1), (2, "通许县", 78.75, 1, -1), (3, "杞县", 73.75, 3, 0)]
+    lankao = doc.rows[0]
+    # nothing is due to complete: that weight drops out, the others scale up to 31.25 / 31.25 /
+    # 37.5: 0.6 × 31.25 + 1.0 × 31.25 + 0.8 × 37.5 = 80
+    assert [(m.metric, m.rate, m.points) for m in lankao.metrics] == [
+        ("funds_in_place_rate", 0.6, 18.75), ("start_rate", 1.0, 31.25),
+        ("investment_completion_rate", 0.8, 30.0), ("on_time_completion_rate", None, None)]
+    assert doc.last_place is not None and doc.last_place.county_name == "杞县"
+    assert [r.county_name for r in doc.reminder_talks] == ["杞县"]
+    # October's items: W40-0001 (杞县), W40-0002 and W41-0001 (兰考县, closed out), W42-0001
+    # (通许县, closed out) and W43-0001 (通许县)
+    assert [(r.county_name, r.assigned, r.closed_out) for r in doc.rows] == [
+        ("兰考县", 2, 2), ("通许县", 2, 1), ("杞县", 1, 0)]
+    assert (doc.assigned, doc.closed_out, doc.closure_rate) == (5, 3, 0.6)
+    assert [(p.period, p.score, p.rank) for p in doc.trend[2].points] == [
+        ("2022-09", 62.5, 3), ("2022-10", 73.75, 3)]
+    assert [r.light for r in doc.rows] == ["green", "green", "red"]  # rank_ok / rank_last
+    assert (quarter.period, quarter.period_start, quarter.period_end) == (
+        "2022-Q4", date(2022, 10, 1), date(2022, 10, 31))
+    assert [len(t.points) for t in quarter.trend] == [1, 1, 1]
+
+
+def test_dashboard_from_the_database(scenario: Workspace, tmp_path: Path) -> None:
+    with read_session(scenario.ready_engine()) as session:
+        site = collect_site(session, MONTHLY_ON, scenario.calendar)
+    assert site.info.as_of == date(2022, 11, 4)  # the last working day before the 6th
+    assert len(site.projects) == 30 and site.monthly is not None
+    q01 = next(p for p in site.projects if p.code == "Q01")
+    # 25 workdays late by 10-31 (see the weekly list), then 11-01 .. 11-04
+    assert (q01.state, q01.light, q01.steps[1].milestone, q01.steps[1].late_days) == (
+        "planned", "red", "started", 29)
+    assert [(e.on, e.kind) for e in q01.events][:3] == [
+        (date(2022, 9, 26), "light"), (date(2022, 9, 27), "light"),
+        (date(2022, 10, 3), "assignment")]
+    pages = write_dashboard(site, tmp_path / "site")
+    assert len(pages) == 1 + 3 + 9 + 30 + 3
+
+
+def test_documents_from_the_scenario_match_their_golden_files(scenario: Workspace) -> None:
+    renderer = Renderer("zh")
+    with read_session(scenario.ready_engine()) as session:
+        daily = collect_daily(session, DAILY_ON)
+        weekly = collect_weekly(session, WEEKLY_ON, scenario.calendar)
+        monthly = collect_ranking(session, MONTHLY_ON)
+    check_golden("scenario-daily-2022-10-21.zh.md", renderer.document(daily, "md"))
+    check_golden("scenario-weekly-2022-W44.zh.md", renderer.document(weekly, "md"))
+    check_golden("scenario-weekly-2022-W44.zh.html", renderer.document(weekly, "html"))
+    check_golden("scenario-monthly-2022-10.zh.md", renderer.document(monthly, "md"))
+
+
+def test_no_pass_yet_is_a_clear_error(scenario: Workspace) -> None:
+    with read_session(scenario.ready_engine()) as session, pytest.raises(NotFoundError) as caught:
+        collect_ranking(session, date(2022, 9, 30))
+    assert str(caught.value) == ("no monthly pass has run on or before 2022-09-30; run `kfw pass "
+                                 "run monthly --as-of 2022-09-30` or `kfw pass catch-up` first")
+
+
+def test_the_cli_writes_every_document(scenario: Workspace, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["-w", str(scenario.root), "--db", str(scenario.db)]
+    result = run_cli(capsys, *base, "report", "daily", "--as-of", "2022-10-21", "--out",
+                     str(tmp_path / "daily.md"))
+    assert result.exit_code == 0, result.err
+    assert result.out == f"wrote {tmp_path / 'daily.md'} (daily, as of 2022-10-21, pass run #22)\n"
+    result = run_cli(capsys, *base, "report", "weekly", "--as-of", "2022-11-01", "--format",
+                     "xlsx", "--out", str(tmp_path / "w.xlsx"), "--recipient", "通许县人民政府")
+    assert result.exit_code == 0, result.err
+    assert (tmp_path / "w.xlsx").read_bytes().startswith(b"PK")
+    result = run_cli(capsys, *base, "report", "weekly", "--as-of", "2022-11-01", "--out",
+                     str(tmp_path / "w.md"), "--recipient", "杞县政府")
+    assert result.exit_code == 1
+    assert result.err.startswith("Error: no item on the 2022-W44 list goes to '杞县政府'; "
+                                 "the recipients are: ")
+    result = run_cli(capsys, *base, "report", "monthly", "--as-of", "2022-11-06", "--period",
+                     "quarter", "--lang", "en", "--out", str(tmp_path / "q.html"))
+    assert result.exit_code == 0, result.err
+    assert "Q4 2022 Quarterly ranking" in (tmp_path / "q.html").read_text(encoding="utf-8")
+    result = run_cli(capsys, *base, "report", "daily", "--out", str(tmp_path / "daily.pdf"))
+    assert result.exit_code == 2
+    assert "give --format md|html|xlsx" in result.err
+    result = run_cli(capsys, *base, "report", "dashboard", "--as-of", "2022-11-06", "--out",
+                     str(tmp_path / "site"), "--json")
+    assert result.exit_code == 0, result.err
+    assert '"pages": 46' in result.out
+
+
+def test_the_same_documents_on_every_database(workspace: Workspace) -> None:
+    """SQLite always; PostgreSQL too when KFW_TEST_DATABASE_URL is set."""
+    run_scenario(workspace)
+    renderer = Renderer("zh")
+    with read_session(workspace.ready_engine()) as session:
+        daily = collect_daily(session, DAILY_ON)
+        weekly = collect_weekly(session, WEEKLY_ON, workspace.calendar)
+        monthly = collect_ranking(session, MONTHLY_ON)
+    check_golden("scenario-daily-2022-10-21.zh.md", renderer.document(daily, "md"))
+    check_golden("scenario-weekly-2022-W44.zh.md", renderer.document(weekly, "md"))
+    check_golden("scenario-monthly-2022-10.zh.md", renderer.document(monthly, "md"))
