@@ -191,3 +191,34 @@ def test_no_table_is_wider_than_an_a4_landscape_page(tmp_path: Path) -> None:
     for page in ("index.html", "daily.html", "weekly.html", "monthly.html",
                  "counties/lankao.html"):
         assert too_wide(page, 1047) == [], page
+
+
+def test_kfw_serve_serves_the_folder(tmp_path: Path) -> None:
+    import socket
+    import sys
+    import time
+    import urllib.request
+
+    out = tmp_path / "site"
+    write_dashboard(dashboard_site(), out)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kfworkflow.cli.main", "serve", "--dir", str(out), "--port",
+         str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        body = b""
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/counties/lankao.html",
+                                            timeout=2) as response:
+                    body = response.read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert "<h1>兰考县<small>" in body.decode("utf-8")
+    finally:
+        server.terminate()
+        out_text, _ = server.communicate(timeout=10)
+    assert out_text.startswith(f"serving {out} at http://127.0.0.1:{port}/ (Ctrl-C to stop)")
