@@ -143,13 +143,24 @@ class Calendars:
             "in policies.yaml)")
 
 
+_DATE_FIELDS: dict[tuple[str, str], frozenset[str]] = {}
+
+
 def decode_inputs(subject_kind: str, inputs: Mapping[str, Any], ruleset: RuleSet
                   ) -> dict[str, Any]:
     """Recorded inputs → facts: dates were stored as ISO strings."""
-    types = field_types(subject_kind, ruleset.policies.milestones)
+    key = (ruleset.revision, subject_kind)
+    dates = _DATE_FIELDS.get(key)
+    if dates is None:
+        types = field_types(subject_kind, ruleset.policies.milestones)
+        dates = frozenset(name for name, type_ in types.items() if type_ == "date")
+        if len(_DATE_FIELDS) > 256:
+            _DATE_FIELDS.clear()
+        _DATE_FIELDS[key] = dates
     facts = dict(inputs)
-    for name, value in facts.items():
-        if isinstance(value, str) and types.get(name) == "date":
+    for name in dates.intersection(facts):
+        value = facts[name]
+        if isinstance(value, str):
             facts[name] = date.fromisoformat(value)
     return facts
 
@@ -160,6 +171,25 @@ def group_of(ruleset: RuleSet, rule: CompiledRule, subject_kind: str, as_of: dat
         if any(r.id == rule.id for r in group.rules):
             return group
     return None
+
+
+_LOOKUPS: dict[tuple[str, str, str, date], tuple[CompiledRule, Group | None] | None] = {}
+
+
+def _rule_and_group(ruleset: RuleSet, rule_id: str, subject_kind: str, as_of: date
+                    ) -> tuple[CompiledRule, Group | None] | None:
+    """The rule and the group it was evaluated in, looked up once per revision and date."""
+    key = (ruleset.revision, rule_id, subject_kind, as_of)
+    if key not in _LOOKUPS:
+        if len(_LOOKUPS) > 100_000:
+            _LOOKUPS.clear()
+        try:
+            rule = ruleset.rule(rule_id)
+        except KeyError:
+            _LOOKUPS[key] = None
+        else:
+            _LOOKUPS[key] = (rule, group_of(ruleset, rule, subject_kind, as_of))
+    return _LOOKUPS[key]
 
 
 # --- comparing ---------------------------------------------------------------------------------
@@ -194,12 +224,11 @@ def compare(recorded: RecordedDecision, replayed: Decision) -> tuple[FieldDiff, 
 def replay_decision(record: RecordedDecision, ruleset: RuleSet, calendar: WorkCalendar
                     ) -> tuple[FieldDiff, ...]:
     """The differences between a record and its re-evaluation; empty when identical."""
-    try:
-        rule = ruleset.rule(record.rule_id)
-    except KeyError:
+    found = _rule_and_group(ruleset, record.rule_id, record.subject_kind, record.as_of)
+    if found is None:
         return (FieldDiff("rule_id", record.rule_id,
                           f"(no rule {record.rule_id} in revision {ruleset.revision})"),)
-    group = group_of(ruleset, rule, record.subject_kind, record.as_of)
+    rule, group = found
     if group is None:
         return (FieldDiff("rule_id", record.rule_id,
                           f"(rule {rule.id} is not in force on {record.as_of} for a "
