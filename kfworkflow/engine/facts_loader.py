@@ -9,13 +9,15 @@ does not exist yet. History facts (``previous_light.<dim>``, ``light_streak.<dim
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Integer, String, and_, any_, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col
 
 from kfworkflow.config.policies import Policies
@@ -32,7 +34,20 @@ OVERALL = "overall"
 MISSED_REPORTS_LOOKBACK = 120  # calendar days searched back for a county's last report
 
 Facts = dict[str, Any]
+PROJECT_COLUMNS = ("id", "code", "name", "category", "batch", "county", "task_force",
+                   "responsible_unit", "responsible_person", "owner_unit", "total_investment",
+                   "annual_investment", "planned_funds", "state", "state_on")
 Subject = tuple[str, Facts]
+
+
+def keys_in(session: Session, column: Any, keys: Sequence[Any]) -> Any:
+    """``column IN keys`` with ONE bound parameter (a JSON array on SQLite, an array on
+    PostgreSQL): thousands of keys per chunk compile and bind in microseconds."""
+    if session.get_bind().dialect.name == "postgresql":
+        element = Integer() if keys and isinstance(keys[0], int) else String()
+        return column == any_(bindparam(None, list(keys), type_=ARRAY(element)))
+    values = func.json_each(json.dumps(list(keys), ensure_ascii=False)).table_valued("value")
+    return column.in_(select(values.c.value))
 
 
 def worst(colors: Iterable[str]) -> str | None:
@@ -94,24 +109,26 @@ class History:
                                .where(col(PassRun.status) == "succeeded"))
         return [RunRef(int(i), str(k), a) for i, k, a in rows]
 
-    def lights(self, session: Session, kind: str, keys: Sequence[str]
-               ) -> dict[str, dict[str, PriorLight]]:
-        """key → dimension → the light that precedes this pass."""
+    def lights(self, session: Session, kind: str, keys: Sequence[str],
+               dimensions: Iterable[str] | None = None) -> dict[str, dict[str, PriorLight]]:
+        """key → dimension → the light that precedes this pass (only ``dimensions``)."""
         out: dict[str, dict[str, PriorLight]] = defaultdict(dict)
-        if not self.light_sources or not keys:
+        wanted = None if dimensions is None else set(dimensions)
+        if not self.light_sources or not keys or wanted == set():
             return out
         by_run: dict[int, list[str]] = defaultdict(list)
         for dimension, run_id in self.light_sources.items():
-            by_run[run_id].append(dimension)
-        for run_id, dimensions in by_run.items():
-            rows = session.execute(
+            if wanted is None or dimension in wanted:
+                by_run[run_id].append(dimension)
+        for run_id, run_dimensions in by_run.items():
+            rows = session.connection().execute(
                 select(col(SubjectLight.key), col(SubjectLight.dimension),
                        col(SubjectLight.color), col(SubjectLight.streak),
                        col(SubjectLight.since_on))
                 .where(col(SubjectLight.pass_run_id) == run_id, col(SubjectLight.kind) == kind,
-                       col(SubjectLight.key).in_(list(keys)),
-                       col(SubjectLight.dimension).in_(dimensions)))
-            for key, dimension, color, streak, since_on in rows:
+                       keys_in(session, col(SubjectLight.key), keys),
+                       col(SubjectLight.dimension).in_(run_dimensions)))
+            for key, dimension, color, streak, since_on in rows.all():
                 out[key][dimension] = PriorLight(color, int(streak), since_on)
         return out
 
@@ -125,17 +142,18 @@ class History:
         for rule_id, run_id in self.streak_sources.items():
             by_run[run_id].append(rule_id)
         for run_id, rule_ids in by_run.items():
-            rows = session.execute(
+            rows = session.connection().execute(
                 select(col(RuleStreak.key), col(RuleStreak.rule_id), col(RuleStreak.streak))
                 .where(col(RuleStreak.pass_run_id) == run_id, col(RuleStreak.kind) == kind,
-                       col(RuleStreak.key).in_(list(keys)),
+                       keys_in(session, col(RuleStreak.key), keys),
                        col(RuleStreak.rule_id).in_(rule_ids)))
-            for key, rule_id, streak in rows:
+            for key, rule_id, streak in rows.all():
                 out[key][rule_id] = int(streak)
         return out
 
     def add_facts(self, facts: Facts, lights: Mapping[str, PriorLight],
                   streaks: Mapping[str, int], dimensions: Iterable[str]) -> None:
+        """History facts of ``dimensions``; a dimension no rule reads may be left out."""
         for dimension in dimensions:
             prior = lights.get(dimension)
             facts[f"previous_light.{dimension}"] = prior.color if prior else None
@@ -183,14 +201,15 @@ def _ratio(part: float | None, whole: float | None) -> float | None:
 
 class FactsLoader:
     def __init__(self, session: Session, policies: Policies, lifecycle: MilestoneLifecycle,
-                 as_of: date, history: History, dimensions: Iterable[str], *,
+                 as_of: date, history: History, dimensions: Mapping[str, Sequence[str]], *,
                  chunk: int = CHUNK) -> None:
         self.session = session
         self.policies = policies
         self.lifecycle = lifecycle
         self.as_of = as_of
         self.history = history
-        self.dimensions = tuple(dimensions)
+        # subject kind → the light dimensions whose history the pass needs for it
+        self.dimensions = {kind: tuple(dims) for kind, dims in dimensions.items()}
         self.chunk = chunk
         self.units = Units(policies)
         self.milestones = [m for m in policies.milestones if m not in ("planned", ADJUSTED)]
@@ -202,24 +221,30 @@ class FactsLoader:
     def project_chunks(self) -> Iterator[list[Subject]]:
         """(code, facts) of every project, ``chunk`` at a time, in id order."""
         table = Project.__table__  # type: ignore[attr-defined]
+        columns = [table.c[name] for name in PROJECT_COLUMNS]
         last_id = 0
         while True:
-            rows = self.session.execute(
-                select(table).where(table.c.id > last_id).order_by(table.c.id)
+            rows = self.session.connection().execute(
+                select(*columns).where(table.c.id > last_id).order_by(table.c.id)
                 .limit(self.chunk)).mappings().all()
             if not rows:
                 return
+            span = (last_id, rows[-1]["id"])
             last_id = rows[-1]["id"]
-            yield self._project_facts(rows)
+            yield self._project_facts(rows, span)
 
-    def _project_facts(self, rows: Sequence[Mapping[Any, Any]]) -> list[Subject]:
-        ids = [r["id"] for r in rows]
+    def _project_facts(self, rows: Sequence[Mapping[Any, Any]], span: tuple[int, int]
+                       ) -> list[Subject]:
+        """``span``: the chunk is every project with low < id ≤ high (a range scan each)."""
         codes = [r["code"] for r in rows]
-        milestones = self._milestones(ids)
-        reports = self._latest_reports(ids)
-        exempt = self._exemptions(ids)
-        problems = self._open_problem_counts(ids)
-        lights = self.prior_lights = self.history.lights(self.session, "project", codes)
+        low, high = span
+        milestones = self._milestones(low, high)
+        reports = self._latest_reports(low, high)
+        exempt = self._exemptions(self._id_span(col(Exemption.project_id), low, high))
+        problems = self._open_problem_counts(low, high)
+        dimensions = self.dimensions.get("project", ())
+        lights = self.prior_lights = self.history.lights(self.session, "project", codes,
+                                                         dimensions)
         streaks = self.history.streaks(self.session, "project", codes)
         out: list[Subject] = []
         for row in rows:
@@ -227,7 +252,7 @@ class FactsLoader:
             facts = self._one_project(row, milestones.get(pid, {}), reports.get(pid),
                                       exempt.get(pid), problems.get(pid, 0))
             self.history.add_facts(facts, lights.get(row["code"], {}),
-                                   streaks.get(row["code"], {}), self.dimensions)
+                                   streaks.get(row["code"], {}), dimensions)
             out.append((row["code"], facts))
         return out
 
@@ -286,24 +311,28 @@ class FactsLoader:
                 return milestone, actual_on
         return category.path[0], None
 
-    def _milestones(self, ids: Sequence[int]) -> dict[int, dict[str, tuple[Any, Any]]]:
+    @staticmethod
+    def _id_span(column: Any, low: int, high: int) -> Any:
+        return and_(column > low, column <= high)
+
+    def _milestones(self, low: int, high: int) -> dict[int, dict[str, tuple[Any, Any]]]:
         out: dict[int, dict[str, tuple[Any, Any]]] = defaultdict(dict)
-        rows = self.session.execute(
+        rows = self.session.connection().execute(
             select(col(ProjectMilestone.project_id), col(ProjectMilestone.milestone),
                    col(ProjectMilestone.planned_on), col(ProjectMilestone.actual_on))
-            .where(col(ProjectMilestone.project_id).in_(list(ids))))
-        for pid, milestone, planned_on, actual_on in rows:
+            .where(self._id_span(col(ProjectMilestone.project_id), low, high)))
+        for pid, milestone, planned_on, actual_on in rows.all():
             out[pid][milestone] = (planned_on, actual_on)
         return out
 
-    def _latest_reports(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    def _latest_reports(self, low: int, high: int) -> dict[int, dict[str, Any]]:
         """The latest report dated on or before as-of; the last recorded for that date."""
         latest = (select(col(DailyReport.project_id).label("pid"),
                          func.max(col(DailyReport.report_on)).label("day"))
-                  .where(col(DailyReport.project_id).in_(list(ids)),
+                  .where(self._id_span(col(DailyReport.project_id), low, high),
                          col(DailyReport.report_on) <= self.as_of)
                   .group_by(col(DailyReport.project_id)).subquery())
-        rows = self.session.execute(
+        rows = self.session.connection().execute(
             select(col(DailyReport.id), col(DailyReport.project_id), col(DailyReport.report_on),
                    col(DailyReport.completed_investment), col(DailyReport.funds_arrived),
                    col(DailyReport.funds_disbursed))
@@ -311,21 +340,22 @@ class FactsLoader:
                                col(DailyReport.report_on) == latest.c.day))
             .order_by(col(DailyReport.id)))
         out: dict[int, dict[str, Any]] = {}
-        for rid, pid, report_on, completed, arrived, disbursed in rows:
+        for rid, pid, report_on, completed, arrived, disbursed in rows.all():
             out[pid] = {"id": rid, "report_on": report_on, "completed_investment": completed,
                         "funds_arrived": arrived, "funds_disbursed": disbursed}
         return out
 
-    def _exemptions(self, ids: Sequence[int]) -> dict[int, str]:
+    def _exemptions(self, which: Any) -> dict[int, str]:
+        """project id → the reason in force on as-of, for the projects ``which`` selects."""
         on = self.as_of
-        rows = self.session.execute(
+        rows = self.session.connection().execute(
             select(col(Exemption.project_id), col(Exemption.reason))
-            .where(col(Exemption.project_id).in_(list(ids)), col(Exemption.from_on) <= on,
+            .where(which, col(Exemption.from_on) <= on,
                    or_(col(Exemption.until_on).is_(None), col(Exemption.until_on) >= on),
                    or_(col(Exemption.ended_on).is_(None), col(Exemption.ended_on) > on))
             .order_by(col(Exemption.id)))
         out: dict[int, str] = {}
-        for pid, reason in rows:
+        for pid, reason in rows.all():
             out.setdefault(pid, reason)
         return out
 
@@ -335,10 +365,11 @@ class FactsLoader:
                     or_(col(Problem.status) == "open", col(Problem.resolved_on).is_(None),
                         col(Problem.resolved_on) > on))
 
-    def _open_problem_counts(self, ids: Sequence[int]) -> dict[int, int]:
-        rows = self.session.execute(
+    def _open_problem_counts(self, low: int, high: int) -> dict[int, int]:
+        rows = self.session.connection().execute(
             select(col(Problem.project_id), func.count())
-            .where(col(Problem.project_id).in_(list(ids)), self._open_problems_filter())
+            .where(self._id_span(col(Problem.project_id), low, high),
+                   self._open_problems_filter())
             .group_by(col(Problem.project_id)))
         return {int(pid): int(n) for pid, n in rows}
 
@@ -347,7 +378,7 @@ class FactsLoader:
     def problem_chunks(self) -> Iterator[list[Subject]]:
         last_id = 0
         while True:
-            rows = self.session.execute(
+            rows = self.session.connection().execute(
                 select(col(Problem.id), col(Problem.project_id), col(Problem.type),
                        col(Problem.level), col(Problem.title), col(Problem.opened_on),
                        col(Project.code), col(Project.name), col(Project.county),
@@ -358,11 +389,14 @@ class FactsLoader:
                 .order_by(col(Problem.id)).limit(self.chunk)).all()
             if not rows:
                 return
-            last_id = rows[-1][0]
+            last_id = int(rows[-1][0] or 0)
             keys = [str(r[0]) for r in rows]
             assigned = self._open_assignment_keys("problem", keys)
-            exempt = self._exemptions(list({r[1] for r in rows}))
-            lights = self.prior_lights = self.history.lights(self.session, "problem", keys)
+            exempt = self._exemptions(keys_in(self.session, col(Exemption.project_id),
+                                              sorted({r[1] for r in rows})))
+            dimensions = self.dimensions.get("problem", ())
+            lights = self.prior_lights = self.history.lights(self.session, "problem", keys,
+                                                             dimensions)
             streaks = self.history.streaks(self.session, "problem", keys)
             chunk: list[Subject] = []
             for (pid, project_id, type_, level, title, opened_on, code, name, county, category,
@@ -377,15 +411,15 @@ class FactsLoader:
                     "responsible_person": person,  # not a rule fact; copied onto assignments
                 }
                 self.history.add_facts(facts, lights.get(key, {}), streaks.get(key, {}),
-                                       self.dimensions)
+                                       dimensions)
                 chunk.append((key, facts))
             yield chunk
 
     def _open_assignment_keys(self, subject_kind: str, keys: Sequence[str]) -> set[str]:
-        rows = self.session.execute(
+        rows = self.session.connection().execute(
             select(col(Assignment.subject_key)).where(
                 col(Assignment.subject_kind) == subject_kind,
-                col(Assignment.subject_key).in_(list(keys)),
+                keys_in(self.session, col(Assignment.subject_key), keys),
                 col(Assignment.status) != CLOSED_OUT))
         return {str(k) for (k,) in rows}
 
@@ -405,8 +439,11 @@ class FactsLoader:
                 return
             last_id = rows[-1][0].id
             keys = [r[0].number for r in rows]
-            exempt = self._exemptions(list({r[1] for r in rows}))
-            lights = self.prior_lights = self.history.lights(self.session, "assignment", keys)
+            exempt = self._exemptions(keys_in(self.session, col(Exemption.project_id),
+                                              sorted({r[1] for r in rows})))
+            dimensions = self.dimensions.get("assignment", ())
+            lights = self.prior_lights = self.history.lights(self.session, "assignment", keys,
+                                                             dimensions)
             streaks = self.history.streaks(self.session, "assignment", keys)
             chunk: list[Subject] = []
             for item, project_id, name in rows:
@@ -420,7 +457,7 @@ class FactsLoader:
                     "exempt": project_id in exempt,
                 }
                 self.history.add_facts(facts, lights.get(item.number, {}),
-                                       streaks.get(item.number, {}), self.dimensions)
+                                       streaks.get(item.number, {}), dimensions)
                 chunk.append((item.number, facts))
             yield chunk
 
@@ -429,13 +466,14 @@ class FactsLoader:
     def aggregate_subjects(self, kind: str, base: Mapping[str, Facts]) -> list[Subject]:
         """Aggregate facts (from metrics and ranking) completed with history facts."""
         keys = sorted(base)
-        lights = self.prior_lights = self.history.lights(self.session, kind, keys)
+        dimensions = self.dimensions.get(kind, ())
+        lights = self.prior_lights = self.history.lights(self.session, kind, keys, dimensions)
         streaks = self.history.streaks(self.session, kind, keys)
         out: list[Subject] = []
         for key in keys:
             facts = dict(base[key])
             self.history.add_facts(facts, lights.get(key, {}), streaks.get(key, {}),
-                                   self.dimensions)
+                                   dimensions)
             out.append((key, facts))
         return out
 
@@ -449,7 +487,7 @@ class FactsLoader:
             .where(col(DailyReport.report_on) <= self.as_of,
                    col(DailyReport.report_on) >= since))
         days: dict[str, set[date]] = defaultdict(set)
-        for county, report_on in rows:
+        for county, report_on in rows.all():
             days[county].add(report_on)
         counties = [str(c) for (c,) in self.session.execute(
             select(col(Project.county)).distinct().order_by(col(Project.county)))]

@@ -34,6 +34,7 @@ from kfworkflow.engine.facts_loader import (
     PriorLight,
     Subject,
     Units,
+    keys_in,
     worst,
 )
 from kfworkflow.engine.metrics import (
@@ -313,9 +314,8 @@ class _PassRun:
                                           col(PassRun.period_key) == key))}
         runs = [r for r in History.effective_runs(session) if r.id not in self.period_runs]
         self.history = History(runs, kind, as_of, self._light_kinds(), self._streak_rules())
-        dimensions = [*self.ruleset.dimensions, OVERALL]
         self.loader = FactsLoader(session, self.policies, compiled.lifecycle, as_of,
-                                  self.history, dimensions, **(
+                                  self.history, self._history_dimensions(), **(
                                       {"chunk": chunk} if chunk else {}))
         self.units = Units(self.policies)
         self.counts: Counter[str] = Counter()
@@ -331,6 +331,30 @@ class _PassRun:
         kinds[OVERALL] = {"daily"}
         return kinds
 
+    def _history_dimensions(self) -> dict[str, list[str]]:
+        """Per subject kind, the dimensions whose previous light this pass reads or extends."""
+        out: dict[str, list[str]] = {}
+        for subject_kind in SUBJECT_ORDER:
+            wanted: set[str] = set()
+            for group in self.ruleset.plan(self.kind, subject_kind, self.as_of):
+                for name in group.reads:
+                    prefix, _, dimension = name.partition(".")
+                    if prefix in ("previous_light", "light_streak"):
+                        wanted.add(dimension)
+                for rule in group.rules:
+                    if rule.spec.then.light:
+                        wanted.add(rule.spec.then.light[0])
+                        if self.kind == "daily":
+                            wanted.add(OVERALL)
+            if subject_kind == "project" and self.kind != "daily" and self._needs_metrics():
+                wanted.add(OVERALL)  # the red/yellow/green counts of the metrics
+            out[subject_kind] = sorted(wanted)
+        return out
+
+    def _needs_metrics(self) -> bool:
+        kinds = set(self.ruleset.subject_kinds(self.kind))
+        return self.kind in ("daily", "monthly") or bool(kinds & set(AGGREGATE_KINDS))
+
     def _streak_rules(self) -> dict[str, str]:
         known = {r.id: r.spec.pass_kind for r in self.ruleset.rules}
         out: dict[str, str] = {}
@@ -344,8 +368,7 @@ class _PassRun:
 
     def execute(self) -> dict[str, int]:
         kinds = set(self.ruleset.subject_kinds(self.kind))
-        needs_aggregates = bool(kinds & set(AGGREGATE_KINDS))
-        needs_metrics = self.kind in ("daily", "monthly") or needs_aggregates
+        needs_metrics = self._needs_metrics()
         if "assignment" in kinds:
             for subjects in self.loader.assignment_chunks():
                 self._evaluate_chunk("assignment", subjects)
@@ -354,6 +377,8 @@ class _PassRun:
             for subjects in self.loader.project_chunks():
                 overall = (self._evaluate_chunk("project", subjects) if "project" in kinds
                            else {})
+                if not needs_metrics:
+                    continue
                 for code, facts in subjects:
                     color = (overall.get(code) if self.kind == "daily"
                              else facts.get(f"previous_light.{OVERALL}"))
@@ -441,24 +466,66 @@ class _PassRun:
         if not routed:
             return
         keys = sorted({d.subject_key for d, _ in routed})
-        existing: dict[tuple[str, str], list[Assignment]] = defaultdict(list)
-        for item in self.session.execute(
-                select(Assignment).where(col(Assignment.subject_kind) == subject_kind,
-                                         col(Assignment.subject_key).in_(keys))
-                .order_by(col(Assignment.id))).scalars():
-            existing[(item.subject_key, item.rule_id)].append(item)
+        existing: dict[tuple[str, str], list[tuple[int, str, str, int | None, int | None]]] = (
+            defaultdict(list))
+        for found in self.session.execute(
+                select(col(Assignment.id), col(Assignment.subject_key), col(Assignment.rule_id),
+                       col(Assignment.status), col(Assignment.level), col(Assignment.parent_id),
+                       col(Assignment.pass_run_id))
+                .where(col(Assignment.subject_kind) == subject_kind,
+                       keys_in(self.session, col(Assignment.subject_key), keys))
+                .order_by(col(Assignment.id))):
+            item_id, key, rule_id, status, level, parent_id, run_id = found
+            existing[(key, rule_id)].append((item_id, status, level, parent_id, run_id))
+        rows: list[dict[str, Any]] = []
+        reopened: list[tuple[int, str, str]] = []  # previous id, status, level
         for decision, appended in routed:
             history = existing[(decision.subject_key, decision.rule_id)]
-            if any(item.pass_run_id in self.period_runs for item in history):
+            if any(run_id in self.period_runs for *_, run_id in history):
                 self.counts["assignments_kept"] += 1  # this period created it already
                 continue
-            if any(item.status != CLOSED_OUT for item in history):
+            if any(status != CLOSED_OUT for _, status, *_ in history):
                 self.counts["assignments_kept"] += 1  # still open: not duplicated
                 continue
+            route = decision.route
+            assert route is not None
+            subject = facts[decision.subject_key]
             previous = history[-1] if history else None
-            item = self._create(subject_kind, decision, appended, facts[decision.subject_key],
-                                previous)
-            history.append(item)
+            rows.append({
+                "number": self._number(), "subject_kind": subject_kind,
+                "subject_key": decision.subject_key, "project_code": subject["code"],
+                "county": subject["county"], "category": subject["category"],
+                "task_force": subject["task_force"], "rule_id": decision.rule_id,
+                "level": route.level, "recipient": route.recipient,
+                "responsible_person": subject.get("responsible_person"),
+                "assigned_on": self.as_of, "deadline_on": route.deadline_on, "status": NEW,
+                "reason": decision.reason, "escalations": 0,
+                "parent_id": (previous[3] or previous[0]) if previous else None,
+                "reopened_from_id": previous[0] if previous else None,
+                "pass_run_id": self.run_id, "decision_id": appended.id})
+            if previous is not None:
+                reopened.append((previous[0], previous[1], previous[2]))
+        if not rows:
+            return
+        self.session.flush()
+        table: Table = Assignment.__table__  # type: ignore[attr-defined]
+        ids = {number: item_id for item_id, number in self.session.execute(
+            insert(table).returning(table.c.id, table.c.number, sort_by_parameter_order=True),
+            rows)}
+        events = [self._event_row(ids[row["number"]], None, NEW, row["level"], row["reason"],
+                                  row["decision_id"], row["deadline_on"]) for row in rows]
+        for row in rows:
+            if row["reopened_from_id"] is not None:
+                previous_id, status, level = next(p for p in reopened
+                                                  if p[0] == row["reopened_from_id"])
+                events.append(self._event_row(
+                    previous_id, status, status, level,
+                    f"条件再次出现，重新交办为 {row['number']}", row["decision_id"], None))
+                self.counts["assignments_reopened"] += 1
+            else:
+                self.counts["assignments_created"] += 1
+        event_table: Table = AssignmentEvent.__table__  # type: ignore[attr-defined]
+        self.session.execute(insert(event_table), events)
 
     def _number(self) -> str:
         prefix = week_prefix(self.as_of)
@@ -468,40 +535,14 @@ class _PassRun:
         self._next_number[prefix] = number + 1
         return f"{prefix}{number:04d}"
 
-    def _create(self, subject_kind: str, decision: Decision, appended: Appended,
-                facts: Mapping[str, Any], previous: Assignment | None) -> Assignment:
-        route = decision.route
-        assert route is not None
-        item = Assignment(
-            number=self._number(), subject_kind=subject_kind, subject_key=decision.subject_key,
-            project_code=facts["code"], county=facts["county"], category=facts["category"],
-            task_force=facts["task_force"], rule_id=decision.rule_id, level=route.level,
-            recipient=route.recipient, responsible_person=facts.get("responsible_person"),
-            assigned_on=self.as_of, deadline_on=route.deadline_on, status=NEW,
-            reason=decision.reason, escalations=0,
-            parent_id=(previous.parent_id or previous.id) if previous else None,
-            reopened_from_id=previous.id if previous else None,
-            pass_run_id=self.run_id, decision_id=appended.id)
-        self.session.add(item)
-        self.session.flush()
-        assert item.id is not None
-        self._event(item.id, None, NEW, route.level, decision.reason, appended.id,
-                    route.deadline_on)
-        if previous is not None and previous.id is not None:
-            self._event(previous.id, previous.status, previous.status, previous.level,
-                        f"条件再次出现，重新交办为 {item.number}", appended.id, None)
-            self.counts["assignments_reopened"] += 1
-        else:
-            self.counts["assignments_created"] += 1
-        return item
-
     def _escalate(self, fired: Sequence[tuple[Decision, Appended]]) -> None:
         acting = [(d, a) for d, a in fired if d.escalate]
         if not acting:
             return
         numbers = [d.subject_key for d, _ in acting]
         items = {item.number: item for item in self.session.execute(
-            select(Assignment).where(col(Assignment.number).in_(numbers))).scalars()}
+            select(Assignment).where(keys_in(self.session, col(Assignment.number), numbers))
+        ).scalars()}
         done = {int(i) for (i,) in self.session.execute(
             select(col(AssignmentEvent.assignment_id)).where(
                 col(AssignmentEvent.pass_run_id).in_(sorted(self.period_runs)),
@@ -536,10 +577,16 @@ class _PassRun:
 
     def _event(self, assignment_id: int, before: str | None, after: str, level: str,
                reason: str | None, decision_id: int | None, deadline_on: date | None) -> None:
-        self.session.add(AssignmentEvent(
-            assignment_id=assignment_id, from_status=before, to_status=after, level=level,
-            at=self.now, actor=self.actor, reason=reason, pass_run_id=self.run_id,
-            decision_id=decision_id, deadline_on=deadline_on))
+        self.session.add(AssignmentEvent(**self._event_row(
+            assignment_id, before, after, level, reason, decision_id, deadline_on)))
+
+    def _event_row(self, assignment_id: int, before: str | None, after: str, level: str,
+                   reason: str | None, decision_id: int | None, deadline_on: date | None
+                   ) -> dict[str, Any]:
+        return {"assignment_id": assignment_id, "from_status": before, "to_status": after,
+                "level": level, "at": self.now, "actor": self.actor, "reason": reason,
+                "pass_run_id": self.run_id, "decision_id": decision_id,
+                "deadline_on": deadline_on}
 
     # aggregates, snapshots, ranking ------------------------------------------------------------
 
