@@ -69,7 +69,7 @@ def county_category_totals(session: Session, setting: Setting, run: PassRun
     policies = setting.policies
     as_of = run.as_of
     loader = FactsLoader(session, policies, setting.lifecycle, as_of,
-                         History([], "daily", as_of, {}, {}), ())
+                         History([], "daily", as_of, {}, {}), {})
     assert run.id is not None
     overall = lights(session, run.id, "project")
     units = Units(policies)

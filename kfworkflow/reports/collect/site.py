@@ -115,7 +115,7 @@ def project_timelines(session: Session, setting: Setting, calendar: WorkCalendar
     labels = policies.milestones
     events = _Events(session, setting, history, on)
     loader = FactsLoader(session, policies, setting.lifecycle, on,
-                         History([], "daily", on, {}, {}), ())
+                         History([], "daily", on, {}, {}), {})
     out = []
     for chunk in loader.project_chunks():
         for code, facts in chunk:

@@ -71,7 +71,7 @@ def lagging_projects(session: Session, setting: Setting, calendar: WorkCalendar,
     categories = {c.id: c.name for c in policies.categories}
     target = pro_rata(on)
     loader = FactsLoader(session, policies, setting.lifecycle, on,
-                         History([], "weekly", on, {}, {}), ())
+                         History([], "weekly", on, {}, {}), {})
     out = []
     for chunk in loader.project_chunks():
         for code, facts in chunk:
