@@ -56,7 +56,7 @@ from kfworkflow.rules.ruleset import RuleSet, compile_source
 from kfworkflow.rules.spec import RuleSource, read_rules_text
 from kfworkflow.storage import rule_store
 from kfworkflow.storage.db import is_sqlite, read_session, write_session
-from kfworkflow.storage.decision_log import Appended, DecisionAppender
+from kfworkflow.storage.decision_log import Appended, DecisionAppender, bulk_insert
 from kfworkflow.storage.engine_models import (
     Assignment,
     AssignmentEvent,
@@ -443,7 +443,7 @@ class _PassRun:
                              "streak": before.streak + 1 if same and before else 1})
         if rows:
             table: Table = SubjectLight.__table__  # type: ignore[attr-defined]
-            self.session.execute(insert(table), rows)
+            bulk_insert(self.session, table, rows)
             self.counts["lights"] += len(rows)
         return overall
 
@@ -456,7 +456,7 @@ class _PassRun:
                 for d, _ in fired if d.rule_id in tracked]
         if rows:
             table: Table = RuleStreak.__table__  # type: ignore[attr-defined]
-            self.session.execute(insert(table), rows)
+            bulk_insert(self.session, table, rows)
 
     # assignments ---------------------------------------------------------------------------
 
