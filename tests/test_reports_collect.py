@@ -232,3 +232,18 @@ def test_the_same_documents_on_every_database(workspace: Workspace) -> None:
     check_golden("scenario-daily-2022-10-21.zh.md", renderer.document(daily, "md"))
     check_golden("scenario-weekly-2022-W44.zh.md", renderer.document(weekly, "md"))
     check_golden("scenario-monthly-2022-10.zh.md", renderer.document(monthly, "md"))
+
+
+def test_a_daily_pass_over_an_empty_ledger_has_no_bulletin(workspace: Workspace) -> None:
+    from test_passes import publish_rules, set_day
+
+    from kfworkflow.engine.passes import run_pass
+
+    publish_rules(workspace)
+    set_day(workspace, date(2022, 9, 26))
+    run_pass(workspace, "daily", date(2022, 9, 26))
+    with read_session(workspace.ready_engine()) as session, pytest.raises(NotFoundError) as caught:
+        collect_daily(session, date(2022, 9, 30))
+    assert str(caught.value) == (
+        "the daily pass of 2022-09-26 (run #1) recorded no figures: the ledger had no projects "
+        "then; import one with `kfw ledger import` and run the pass again with --rerun")

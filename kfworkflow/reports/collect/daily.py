@@ -17,6 +17,7 @@ from sqlmodel import Session, col
 
 from kfworkflow.engine.facts_loader import FactsLoader, History, Units
 from kfworkflow.engine.metrics import MetricsAccumulator, ScopeTotals, scope_metrics
+from kfworkflow.errors import NotFoundError
 from kfworkflow.reports.collect.common import (
     Setting,
     document_info,
@@ -147,7 +148,11 @@ def collect_daily(session: Session, on: date) -> DailyBulletin:
     county_keys = ordered({key for kind, key in scopes if kind == "county"}, list(county_names))
     counties = tuple(row_from_metrics(key, county_names.get(key, key), scopes[("county", key)])
                      for key in county_keys)
-    total_metrics = next(m for (kind, _), m in scopes.items() if kind == "total")
+    total_metrics = next((m for (kind, _), m in scopes.items() if kind == "total"), None)
+    if total_metrics is None:
+        raise NotFoundError(f"the daily pass of {run.as_of} (run #{run.id}) recorded no figures: "
+                            "the ledger had no projects then; import one with `kfw ledger "
+                            "import` and run the pass again with --rerun")
     missing = list(total_metrics.get("not_reported") or [])
     last = _last_reports(session, missing, run.as_of)
     not_reported = tuple(
