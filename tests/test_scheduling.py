@@ -733,6 +733,26 @@ def test_run_once_exits_1_after_a_failed_pass(cli_ws: Path, capsys: pytest.Captu
         ("2022-11-20", 1)]
 
 
+def test_long_lists_are_shortened_in_text_and_complete_in_json(
+        cli_ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = FakePasses(date(2022, 11, 1))  # nothing done: 20 dailies, 3 weeklies, 1 monthly
+    monkeypatch.setattr(scheduling, "PassesEngine", lambda: engine)
+    status = run_cli(capsys, "-w", str(cli_ws), "scheduler", "status")
+    lines = status.out.splitlines()
+    start = lines.index("due and not run yet (is a scheduler running?):")
+    assert lines[start + 1:start + 3] == ["  monthly 2022-11: due 2022-11-01 09:00 (late)",
+                                          "  daily 2022-11-01: due 2022-11-01 18:00 (late)"]
+    assert lines[start + 11] == "  ... and 14 more (--json lists them all)"
+    result = run_cli(capsys, "-w", str(cli_ws), "scheduler", "run", "--once")
+    assert result.out.splitlines()[1] == (
+        "ran: monthly 2022-11, daily 2022-11-01, daily 2022-11-02, daily 2022-11-03, "
+        "daily 2022-11-04, daily 2022-11-05, daily 2022-11-06, weekly 2022-W45, "
+        "daily 2022-11-07, ... 13 more ..., daily 2022-11-20, weekly 2022-W47")
+    result = run_cli(capsys, "-w", str(cli_ws), "scheduler", "run", "--once", "--json")
+    assert json.loads(result.out)["ran"] == []
+    assert len(engine.ledger) == 24
+
+
 def test_run_without_the_passes_engine_fails_at_once(
         cli_ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(scheduling.PassesEngine, "MODULE", "kfworkflow.engine.no_such_passes")

@@ -98,10 +98,10 @@ def _echo_report(report: SessionReport, once: bool, grace_hours: float) -> None:
                 ("skipped, already running elsewhere", data["skipped_busy"])]
     for title, items in sections:
         if items:
-            click.echo(f"{title}: " + ", ".join(f"{r['kind']} {r['period_key']}" for r in items))
+            click.echo(f"{title}: " + _some([f"{r['kind']} {r['period_key']}" for r in items]))
     if data["late"]:
-        click.echo(f"late (more than {grace_hours:g} h after due): " + ", ".join(
-            f"{r['kind']} {r['period_key']} ({r['late_by_hours']:g} h)" for r in data["late"]))
+        click.echo(f"late (more than {grace_hours:g} h after due): " + _some(
+            [f"{r['kind']} {r['period_key']} ({r['late_by_hours']:g} h)" for r in data["late"]]))
     for item in data["failed"]:
         click.echo(f"failed after {item['tries']} tries: {item['kind']} {item['period_key']}: "
                    f"{item['error']}")
@@ -109,6 +109,13 @@ def _echo_report(report: SessionReport, once: bool, grace_hours: float) -> None:
         click.echo(f"error: {error}")
     if not report.records and not report.errors:
         click.echo("no pass was due")
+
+
+def _some(items: list[str], most: int = 12) -> str:
+    """All the items, or the first and last few of a long list (``--json`` has them all)."""
+    if len(items) <= most:
+        return ", ".join(items)
+    return ", ".join([*items[:most - 3], f"... {len(items) - most + 1} more ...", *items[-2:]])
 
 
 @scheduler_group.command("plan")
@@ -165,9 +172,11 @@ def scheduler_status(workspace: Workspace, as_json: bool) -> None:
     if data["overdue"]:
         click.echo("")
         click.echo("due and not run yet (is a scheduler running?):")
-        for item in data["overdue"]:
+        for item in data["overdue"][:10]:
             click.echo(f"  {item['kind']} {item['period_key']}: due "
                        f"{_local(item['due_at'], workspace)}" + (" (late)" if item["late"] else ""))
+        if len(data["overdue"]) > 10:
+            click.echo(f"  ... and {len(data['overdue']) - 10} more (--json lists them all)")
     if data["failures"]:
         click.echo("")
         click.echo("failed after all tries (retried at the next round):")
