@@ -39,8 +39,8 @@ def scheduler_group() -> None:
 @click.option("--backoff", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="Seconds before the second try; doubled before each further try.")
 @click.option("--recheck-minutes", type=click.FloatRange(min=0), default=5.0, show_default=True,
-              help="Also catch up this often, so a period skipped as busy or failed is taken "
-                   "up again soon; 0: only when a schedule fires.")
+              help="Also catch up this often, so a period skipped because it was running "
+                   "elsewhere is taken up soon; 0: only when a schedule fires.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True, help="Log detail on stderr.")
 @json_option
