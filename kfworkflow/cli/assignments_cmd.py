@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import click
 
-from kfworkflow.cli.context import pass_workspace
+from kfworkflow.cli.context import DATE, pass_workspace
 from kfworkflow.cli.output import echo_json, echo_table, json_option
 from kfworkflow.engine import assignments as items
 from kfworkflow.engine.workspace import Workspace
@@ -30,14 +31,16 @@ def _short(text: str | None, width: int = 40) -> str:
 @click.option("--status", type=click.Choice(["open", "all", *STATUSES]), default="open",
               show_default=True, help="open = every item not closed out (overdue included).")
 @click.option("--week", help="ISO week, e.g. 2022-W47: items numbered or assigned in it.")
+@click.option("--as-of", "as_of", type=DATE, help="Count days overdue as of this date; "
+                                                  "default today.")
 @json_option
 @pass_workspace
 def assignments_list(workspace: Workspace, level: str | None, county: str | None,
                      recipient: str | None, status: str, week: str | None,
-                     as_json: bool) -> None:
-    """List assignments by number."""
+                     as_of: date | None, as_json: bool) -> None:
+    """List assignments by number (overdue items stay listed until resolved)."""
     rows = items.list_assignments(workspace, level=level, county=county, recipient=recipient,
-                                  status=status, week=week, on=workspace.today())
+                                  status=status, week=week, on=as_of or workspace.today())
     if as_json:
         echo_json(rows)
         return
@@ -63,11 +66,14 @@ def _echo_item(data: dict[str, Any]) -> None:
 
 @assignments_group.command("show")
 @click.argument("number")
+@click.option("--as-of", "as_of", type=DATE, help="Count days overdue as of this date; "
+                                                  "default today.")
 @json_option
 @pass_workspace
-def assignments_show(workspace: Workspace, number: str, as_json: bool) -> None:
+def assignments_show(workspace: Workspace, number: str, as_of: date | None,
+                     as_json: bool) -> None:
     """One assignment with its history of changes."""
-    data = items.show_assignment(workspace, number, on=workspace.today())
+    data = items.show_assignment(workspace, number, on=as_of or workspace.today())
     if as_json:
         echo_json(data)
         return
