@@ -488,6 +488,13 @@ class PassScheduler:
     def wait_for_stop(self, timeout: float) -> bool:
         return self._stop.wait(timeout)
 
+    def wait_idle(self, timeout: float) -> bool:
+        """True once no round is running (waits at most ``timeout`` seconds)."""
+        if not self._round.acquire(timeout=timeout):
+            return False
+        self._round.release()
+        return True
+
     # what is due
 
     def due_now(self, now: datetime) -> list[DuePeriod]:
@@ -696,7 +703,11 @@ def run_forever(workspace: Workspace, *, engine: PassEngine | None = None,
             while not scheduler.wait_for_stop(1.0):
                 pass
         finally:
-            background.shutdown(wait=True)
+            background.shutdown(wait=False)
+            # wait in short steps, not in one join: a signal delivered to another thread is
+            # handled only when the main thread wakes, and a second one must still force the exit
+            while not scheduler.wait_idle(1.0):
+                pass
     log.info("scheduler stopped (%s)", scheduler.report.stop_reason)
     return scheduler.report
 
