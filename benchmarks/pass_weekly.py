@@ -62,16 +62,16 @@ def build(root: Path, projects: int, seed: int) -> None:
     workspace = Workspace(root, actor="bench", clock=FixedClock(now))
     ruleset = load_ruleset(workspace.rules_dir, workspace.policies)
     calendar = workspace.calendar
-    days = []
+    days: list[date] = []
     day = AS_OF
     while len(days) < REPORT_DAYS:
         if calendar.is_workday(day):
             days.append(day)
         day -= timedelta(days=1)
     rng = random.Random(seed)
-    tables = {name: model.__table__ for name, model in (  # type: ignore[attr-defined]
-        ("project", Project), ("milestone", ProjectMilestone), ("report", DailyReport),
-        ("problem", Problem))}
+    models: dict[str, Any] = {"project": Project, "milestone": ProjectMilestone,
+                              "report": DailyReport, "problem": Problem}
+    tables = {name: model.__table__ for name, model in models.items()}
     with write_session(workspace.engine) as session:
         rule_store.publish(session, revision=ruleset.revision, effective_from=date(2022, 11, 14),
                            content=canonical_json(dict(ruleset.content)),
