@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from helpers import HEADERS, LEDGER_TABLES, ledger_row, run_cli, snapshot, write_csv
+
 from kfworkflow.config.defaults import default_policies_path
 from kfworkflow.config.policies import load_policies
-
 from kfworkflow.engine.imports import import_ledger
 from kfworkflow.engine.workspace import Workspace
 from kfworkflow.errors import TransitionError
