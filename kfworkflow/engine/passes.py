@@ -72,6 +72,7 @@ from kfworkflow.workcalendar import WorkCalendar
 PASS_KINDS = ("daily", "weekly", "monthly")
 SUBJECT_ORDER = ("assignment", "project", "problem", "county", "task_force", "category")
 ROUTABLE = ("project", "problem")
+ASSIGNMENT_FACTS = ("code", "county", "category", "task_force", "responsible_person")
 SQLITE_BUSY_MS = 2000
 SQLITE_DEFAULT_BUSY_MS = 30000
 
@@ -315,7 +316,8 @@ class _PassRun:
         runs = [r for r in History.effective_runs(session) if r.id not in self.period_runs]
         self.history = History(runs, kind, as_of, self._light_kinds(), self._streak_rules())
         self.loader = FactsLoader(session, self.policies, compiled.lifecycle, as_of,
-                                  self.history, self._history_dimensions(), **(
+                                  self.history, self._history_dimensions(),
+                                  project_facts=self._project_facts(), **(
                                       {"chunk": chunk} if chunk else {}))
         self.units = Units(self.policies)
         self.counts: Counter[str] = Counter()
@@ -350,6 +352,16 @@ class _PassRun:
                 wanted.add(OVERALL)  # the red/yellow/green counts of the metrics
             out[subject_kind] = sorted(wanted)
         return out
+
+    def _project_facts(self) -> frozenset[str] | None:
+        """The project facts this pass reads: its rules' and what assignments copy (all of
+        them when the pass computes metrics)."""
+        if self._needs_metrics():
+            return None
+        names = set(ASSIGNMENT_FACTS)
+        for group in self.ruleset.plan(self.kind, "project", self.as_of):
+            names.update(group.reads)
+        return frozenset(names)
 
     def _needs_metrics(self) -> bool:
         kinds = set(self.ruleset.subject_kinds(self.kind))

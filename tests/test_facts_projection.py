@@ -1,0 +1,140 @@
+"""What a pass loads about projects: only the sources its rules read, and the latest report.
+
+A weekly pass whose project rules read only ``exempt`` and the light history must not scan the
+milestones, the daily reports or the problems of every project — and must decide exactly as a
+pass that loaded everything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+from sqlmodel import col
+from test_passes import at, build_ledger, publish_rules, run_all, set_day
+
+from kfworkflow.engine import passes
+from kfworkflow.engine.facts_loader import FactsLoader, History
+from kfworkflow.engine.passes import run_pass
+from kfworkflow.engine.workspace import Workspace
+from kfworkflow.storage.db import write_session
+from kfworkflow.storage.engine_models import Decision
+from kfworkflow.storage.models import DailyReport, Project
+
+W41 = date(2022, 10, 10)
+
+
+@pytest.fixture
+def ledger(workspace: Workspace) -> Workspace:
+    publish_rules(workspace)
+    build_ledger(workspace)
+    return workspace
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def decisions_of(engine: Engine, run_id: int | None) -> list[tuple[str, str, str, dict, dict, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(Decision).where(col(Decision.pass_run_id) == run_id)
+                            .order_by(col(Decision.id))).all()
+    return [(r.subject_kind, r.subject_key, r.rule_id, json.loads(r.inputs),
+             json.loads(r.outcome), r.reason) for r in rows]
+
+
+def test_weekly_pass_reads_only_the_sources_its_rules_need(ledger: Workspace) -> None:
+    run_all(ledger, date(2022, 10, 9))
+    set_day(ledger, W41)
+    with statements(ledger.engine) as seen:
+        result = run_pass(ledger, "weekly", W41)
+    assert result.status == "succeeded"
+    sql = "\n".join(seen).lower()
+    assert "project_milestone" not in sql
+    assert "daily_report" not in sql
+    assert "exemption" in sql  # the routing rule reads `exempt`
+
+
+def test_projected_facts_decide_exactly_as_full_facts(ledger: Workspace,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    run_all(ledger, W41)
+    projected = run_pass(ledger, "weekly", W41, rerun=True)
+    monkeypatch.setattr(passes._PassRun, "_project_facts", lambda self: None)
+    with statements(ledger.engine) as seen:
+        full = run_pass(ledger, "weekly", W41, rerun=True)
+    assert "project_milestone" in "\n".join(seen).lower()  # the full load really ran
+    got = decisions_of(ledger.engine, projected.run_id)
+    assert got == decisions_of(ledger.engine, full.run_id)
+    # the W41 story: Q01, red on start for 7 daily passes, goes to its county government
+    assert [(kind, key, rule, outcome["route"]["recipient"], outcome["route"]["deadline_on"])
+            for kind, key, rule, _, outcome, _ in got] == [
+        ("project", "Q01", "start_red_3", "杞县人民政府", "2022-10-17")]
+    assert "planned.started" not in got[0][3] and got[0][3]["exempt"] is False
+
+
+def load_projects(workspace: Workspace, as_of: date,
+                  project_facts: frozenset[str] | None = None) -> dict[str, dict]:
+    history = History([], "daily", as_of, {}, {})
+    with write_session(workspace.ready_engine()) as session:
+        loader = FactsLoader(session, workspace.policies, workspace.lifecycle, as_of, history,
+                             {}, chunk=4, project_facts=project_facts)
+        return {code: facts for chunk in loader.project_chunks() for code, facts in chunk}
+
+
+def test_latest_report_on_or_before_as_of_and_last_recorded_wins(ledger: Workspace) -> None:
+    """Two reports for one date: the one recorded last counts; a report dated after as-of is
+    not visible."""
+    day = date(2022, 9, 27)
+    with write_session(ledger.ready_engine()) as session:
+        pid = session.execute(select(col(Project.id)).where(col(Project.code) == "Q03")
+                              ).scalar_one()
+        session.add(DailyReport(project_id=pid, county="qixian", report_on=day,
+                                recorded_at=at(day), completed_investment=1080.0,
+                                actor="county"))  # a correction: 90% of the 1200 planned
+        session.add(DailyReport(project_id=pid, county="qixian", report_on=date(2022, 9, 28),
+                                recorded_at=at(day), completed_investment=12.0,
+                                actor="county"))  # dated tomorrow
+    facts = load_projects(ledger, day)
+    assert len(facts) == 30
+    assert facts["Q03"]["completed_investment"] == 1080.0
+    assert facts["Q03"]["investment_rate"] == pytest.approx(0.9)
+    assert facts["Q03"]["last_report_on"] == day
+    assert facts["Q04"]["completed_investment"] == 600.0  # its neighbour: 600 of 1200
+    assert facts["Q04"]["investment_rate"] == pytest.approx(0.5)
+    assert facts["T08"]["funds_arrived"] == 800.0  # tongxu, central budget: 800 of 1000
+    assert facts["T08"]["funds_rate"] == pytest.approx(0.8)
+    # before any report: the report facts are there, and none
+    before = load_projects(ledger, date(2022, 9, 25))
+    assert before["Q03"]["last_report_on"] is None
+    assert before["Q03"]["investment_rate"] is None
+
+
+def test_a_projection_leaves_out_the_sources_nobody_reads(ledger: Workspace) -> None:
+    day = date(2022, 10, 10)
+    full = load_projects(ledger, day)
+    only = load_projects(ledger, day, frozenset({"code", "exempt"}))
+    assert full["Q02"]["exempt"] is True and only["Q02"]["exempt"] is True
+    assert only["Q02"]["exempt_reason"] == "用地规划调整，经批准延期开工"
+    assert "actual.started" not in only["Q02"] and "investment_rate" not in only["Q02"]
+    assert "open_problems" not in only["T03"] and full["T03"]["open_problems"] == 1
+    assert full["L01"]["actual.started"] == date(2022, 10, 10)
+    # what a projection keeps is exactly what the full load says
+    assert all(only[code][k] == full[code][k] for code in full for k in only[code])
+    milestones = load_projects(ledger, day, frozenset({"planned.started"}))
+    assert milestones["Q01"]["planned.started"] == date(2022, 9, 21)
+    assert milestones["Q01"]["state"] == "planned" and "exempt" not in milestones["Q01"]
