@@ -257,6 +257,7 @@ _HELPERS: dict[str, object] = {
     "_len": len,
     **{f"_f_{name}": impl for name, impl in FUNCTION_IMPLEMENTATIONS.items()},
 }
+HELPERS: Mapping[str, object] = _HELPERS  # the globals every generated function may use
 
 # -- compilation -------------------------------------------------------------------------------
 
@@ -270,6 +271,17 @@ def compile_expr(
     inlined); any issue raises RuleCheckError carrying one Finding per issue.
     """
     module, constants = _build_module(node, name, schema)
+    return function_from_module(module, name, {**_HELPERS, **constants})
+
+
+def function_from_module(
+    module: ast.Module, name: str, namespace: Mapping[str, object]
+) -> Callable[..., Any]:
+    """Compile a module tree holding ``def _fn(...)`` and wrap that function's code object.
+
+    The module itself never runs: its code object is only searched for ``_fn``'s code, which
+    gets ``namespace`` (plus an empty ``__builtins__``) as its globals.
+    """
     with warnings.catch_warnings():  # e.g. `1 is not none`: fine in a rule, noise to Python
         warnings.simplefilter("ignore", SyntaxWarning)
         code = compile(module, f"<rule:{name}>", "exec")
@@ -277,10 +289,11 @@ def compile_expr(
         const for const in code.co_consts
         if isinstance(const, types.CodeType) and const.co_name == "_fn"
     )
-    namespace: dict[str, Any] = {"__builtins__": {}, **_HELPERS, **constants}
-    function = types.FunctionType(function_code, namespace, name)
+    globals_: dict[str, Any] = {**namespace, "__builtins__": {}}
+    function = types.FunctionType(function_code, globals_, name)
     function.__qualname__ = name
     return function
+
 
 
 def generated_source(node: Node, schema: FieldSchema | None = None) -> str:
@@ -301,19 +314,24 @@ def _build_module(
         raise RuleCheckError(
             f"cannot compile expression {name!r}: {analysis.issues[0].message}", findings
         )
-    generator = _Generator(analysis)
+    generator = ExprGenerator(analysis)
     body = generator.value(node)
+    return function_module(("f", "env"), [ast.Return(body)]), generator.constants
+
+
+def function_module(params: tuple[str, ...], body: list[ast.stmt]) -> ast.Module:
+    """``def _fn(<params>): <body>`` as a module tree, locations filled in."""
     arguments = ast.arguments(
-        posonlyargs=[], args=[ast.arg("f"), ast.arg("env")], kwonlyargs=[], kw_defaults=[],
-        defaults=[],
+        posonlyargs=[], args=[ast.arg(param) for param in params], kwonlyargs=[],
+        kw_defaults=[], defaults=[],
     )
     function_fields: dict[str, Any] = {
-        "name": "_fn", "args": arguments, "body": [ast.Return(body)], "decorator_list": [],
+        "name": "_fn", "args": arguments, "body": body, "decorator_list": [],
     }
     if "type_params" in ast.FunctionDef._fields:
         function_fields["type_params"] = []
     module = ast.Module(body=[ast.FunctionDef(**function_fields)], type_ignores=[])
-    return ast.fix_missing_locations(module), generator.constants
+    return ast.fix_missing_locations(module)
 
 
 def _load(identifier: str) -> ast.expr:
@@ -378,7 +396,7 @@ def _is_none_constant(node: Node) -> bool:
     return isinstance(node, LiteralValue) and node.value is None
 
 
-class _Generator:
+class ExprGenerator:
     """Builds the Python expression for a checked tree.
 
     ``present(node)`` gives ``(conditions, expr)``: when every condition holds (they run in
@@ -391,6 +409,30 @@ class _Generator:
         self.analysis = analysis
         self.constants: dict[str, object] = {}
         self.temp_count = 0
+        # id(let tree) -> local that caches its value (see ``cached_let``); empty for a
+        # single expression, filled by the group compiler
+        self.let_slots: dict[int, str] = {}
+        self._expanding: int | None = None
+
+    # -- cached let values ---------------------------------------------------------------------
+
+    def let_slot(self, node: Node) -> str | None:
+        """The local caching ``node``'s value, when ``node`` is a cached let tree."""
+        if not self.let_slots:
+            return None
+        key = id(node)
+        return None if key == self._expanding else self.let_slots.get(key)
+
+    def cached_let(self, node: Node, slot: str) -> ast.expr:
+        """``(_lN if _lN is not _unset else (_lN := <value>))``: computed once per call."""
+        outer, self._expanding = self._expanding, id(node)
+        try:
+            inner = self.value(node)
+        finally:
+            self._expanding = outer
+        is_set = ast.Compare(_load(slot), [ast.IsNot()], [_load("_unset")])
+        return ast.IfExp(is_set, _load(slot),
+                         ast.NamedExpr(ast.Name(slot, ast.Store()), inner))
 
     # -- leaves ------------------------------------------------------------------------------
 
@@ -418,6 +460,9 @@ class _Generator:
     # -- values that may be none ---------------------------------------------------------------
 
     def value(self, node: Node) -> ast.expr:
+        slot = self.let_slot(node)
+        if slot is not None:
+            return self.cached_let(node, slot)
         match node:
             case LiteralValue(value=value):
                 return self.constant(value)
@@ -447,6 +492,9 @@ class _Generator:
 
     def present(self, node: Node) -> tuple[list[ast.expr], ast.expr]:
         """Conditions after which ``expr`` is the node's value and not None."""
+        slot = self.let_slot(node)
+        if slot is not None:
+            return [_is_not_none(self.cached_let(node, slot))], _load(slot)
         if isinstance(node, LiteralValue) and node.value is None:
             return [ast.Constant(False)], ast.Constant(None)
         if isinstance(node, Negate | Arithmetic) or (
@@ -577,7 +625,9 @@ class _Generator:
 
     def test(self, node: Node) -> ast.expr:
         """An expression whose truth is the node's truth (none counts as false)."""
-        return self.bool_op(node) if isinstance(node, BoolOp) else self.value(node)
+        if isinstance(node, BoolOp) and self.let_slot(node) is None:
+            return self.bool_op(node)
+        return self.value(node)
 
     def is_bool_valued(self, node: Node) -> bool:
         """Always evaluates to exactly True or False (so no conversion is needed)."""

@@ -90,6 +90,11 @@ class ReasonTemplate:
     def is_fast(self) -> bool:
         return self._parts is not None
 
+    @property
+    def parts(self) -> tuple[Part, ...] | None:
+        """The fast-path parts (see ``Part``), or None when the template needs Jinja2."""
+        return None if self._parts is None else tuple(self._parts)
+
     def render(self, lets: Mapping[str, Any], extras: Mapping[str, Any],
                facts: Mapping[str, Any]) -> str:
         parts = self._parts

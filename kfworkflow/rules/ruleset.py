@@ -45,6 +45,12 @@ class CompiledRule:
     def id(self) -> str:
         return self.spec.id
 
+    @property
+    def when_tree(self) -> Any:
+        """The condition with its lets inlined, each let being the very tree in ``let_nodes``
+        (the group compiler finds let uses by identity)."""
+        return _inline(self.when_node, dict(self.let_nodes))
+
 
 @dataclass(frozen=True)
 class Group:
