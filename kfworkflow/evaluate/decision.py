@@ -48,3 +48,13 @@ class Decision:
         if self.action:
             out["action"] = self.action
         return out
+
+
+# A frozen dataclass is built through ``object.__setattr__``, one call per field, which costs
+# more than the rest of a simple decision. The fast path (``evaluate.fastpath``) builds the same
+# object by creating it empty and setting each slot through its descriptor: equal fields, equal
+# object, no other way in. ``tests/test_eval_fastpath.py`` checks the two agree.
+DECISION_FIELDS: tuple[str, ...] = Decision.__slots__
+DECISION_SETTERS: dict[str, object] = {
+    name: Decision.__dict__[name].__set__ for name in DECISION_FIELDS
+}
