@@ -137,22 +137,40 @@ def measure_pass(root: Path, kind: str) -> dict[str, Any]:
     return {"seconds": seconds, "counts": result.counts, "peak_rss_mb": _peak_rss_mb()}
 
 
+FLOOR_QUERY = """
+SELECT p.*, r.report_on, r.completed_investment, r.funds_arrived, r.funds_disbursed,
+       s.color, s.streak, g.color, g.streak, e.reason
+FROM project p
+LEFT JOIN daily_report r ON r.id = (
+    SELECT o.id FROM daily_report o WHERE o.project_id = p.id AND o.report_on <= :as_of
+    ORDER BY o.report_on DESC, o.id DESC LIMIT 1)
+LEFT JOIN subject_light s ON s.pass_run_id = :run AND s.kind = 'project' AND s.key = p.code
+    AND s.dimension = 'start'
+LEFT JOIN subject_light g ON g.pass_run_id = :run AND g.kind = 'project' AND g.key = p.code
+    AND g.dimension = 'progress'
+LEFT JOIN exemption e ON e.project_id = p.id AND e.from_on <= :as_of
+    AND (e.until_on IS NULL OR e.until_on >= :as_of) AND (e.ended_on IS NULL OR e.ended_on > :as_of)
+"""
+
+
 def measure_floor(root: Path, decisions: int) -> dict[str, Any]:
-    """One plain SELECT of the rows a pass reads, one bulk insert of ``decisions`` rows."""
+    """One plain SELECT of the rows the weekly pass reads, one bulk insert of ``decisions`` rows.
+
+    The weekly default rules read, per project: its ledger row, its latest report on or before
+    the pass date, its start and progress lights from the preceding daily pass, and a valid
+    reason in force — so the floor reads exactly those, in one query, with no Python per row.
+    """
     import sqlite3
 
     conn = sqlite3.connect(root / "kfw.db")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("CREATE TEMP TABLE decision_floor AS SELECT * FROM decision WHERE 0")
+    daily_run = conn.execute("SELECT max(id) FROM pass_run WHERE kind = 'daily' "
+                             "AND status = 'succeeded'").fetchone()[0]
     started = time.perf_counter()
     rows = 0
-    for _ in conn.execute(
-            "SELECT p.*, m.planned_on, m.actual_on, r.completed_investment, r.funds_arrived, "
-            "r.funds_disbursed FROM project p "
-            "LEFT JOIN project_milestone m ON m.project_id = p.id AND m.milestone = 'started' "
-            "LEFT JOIN daily_report r ON r.project_id = p.id AND r.report_on = ?",
-            (AS_OF.isoformat(),)):
+    for _ in conn.execute(FLOOR_QUERY, {"as_of": AS_OF.isoformat(), "run": daily_run}):
         rows += 1
     sample = conn.execute("SELECT * FROM decision LIMIT 1").fetchone()
     conn.execute("BEGIN")

@@ -16,11 +16,18 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, String, and_, any_, bindparam, func, or_, select
+from sqlalchemy import Integer, String, and_, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col
 
 from kfworkflow.config.policies import Policies
+from kfworkflow.engine.project_query import (
+    AFTER,
+    ProjectQuery,
+    exemption_in_force,
+    problem_open,
+    project_query,
+)
 from kfworkflow.lifecycle.assignments import CLOSED_OUT
 from kfworkflow.lifecycle.milestones import ADJUSTED, MilestoneLifecycle
 from kfworkflow.storage.engine_models import Assignment, PassRun, RuleStreak, SubjectLight
@@ -34,9 +41,6 @@ OVERALL = "overall"
 MISSED_REPORTS_LOOKBACK = 120  # calendar days searched back for a county's last report
 
 Facts = dict[str, Any]
-PROJECT_COLUMNS = ("id", "code", "name", "category", "batch", "county", "task_force",
-                   "responsible_unit", "responsible_person", "owner_unit", "total_investment",
-                   "annual_investment", "planned_funds", "state", "state_on")
 Subject = tuple[str, Facts]
 
 # The facts each source of a project provides; a pass whose rules read none of a source's facts
@@ -244,51 +248,61 @@ class FactsLoader:
 
     def project_chunks(self) -> Iterator[list[Subject]]:
         """(code, facts) of every project, ``chunk`` at a time, in id order."""
-        table = Project.__table__  # type: ignore[attr-defined]
-        columns = [table.c[name] for name in PROJECT_COLUMNS]
+        dimensions = self.dimensions.get("project", ())
+        query = project_query(
+            self.as_of, self.chunk, reports=self.with_reports, exemptions=self.with_exemptions,
+            problems=self.with_problems,
+            lights={d: run for d, run in self.history.light_sources.items() if d in dimensions})
         last_id = 0
         while True:
-            rows = self.session.connection().execute(
-                select(*columns).where(table.c.id > last_id).order_by(table.c.id)
-                .limit(self.chunk)).mappings().all()
+            rows = self.session.connection().execute(query.statement, {AFTER: last_id}).all()
             if not rows:
                 return
-            span = (last_id, rows[-1]["id"])
-            last_id = rows[-1]["id"]
-            yield self._project_facts(rows, span)
+            span = (last_id, rows[-1][0])
+            last_id = rows[-1][0]
+            yield self._project_facts(rows, span, query, dimensions)
 
-    def _project_facts(self, rows: Sequence[Mapping[Any, Any]], span: tuple[int, int]
-                       ) -> list[Subject]:
+    def _project_facts(self, rows: Sequence[Sequence[Any]], span: tuple[int, int],
+                       query: ProjectQuery, dimensions: Sequence[str]) -> list[Subject]:
         """``span``: the chunk is every project with low < id ≤ high (a range scan each)."""
-        codes = [r["code"] for r in rows]
-        low, high = span
-        milestones = self._milestones(low, high) if self.with_milestones else {}
-        reports = self._latest_reports(low, high) if self.with_reports else {}
-        exempt = (self._exemptions(self._id_span(col(Exemption.project_id), low, high))
-                  if self.with_exemptions else {})
-        problems = self._open_problem_counts(low, high) if self.with_problems else {}
-        dimensions = self.dimensions.get("project", ())
-        lights = self.prior_lights = self.history.lights(self.session, "project", codes,
-                                                         dimensions)
-        streaks = self.history.streaks(self.session, "project", codes)
-        out: list[Subject] = []
+        milestones = self._milestones(*span) if self.with_milestones else {}
+        streaks = self.history.streaks(self.session, "project", [r[1] for r in rows])
+        report_at, exemption_at, problems_at = (query.report_at, query.exemption_at,
+                                                query.problems_at)
+        light_at = tuple(query.light_at.items())
+        prior_lights: dict[str, dict[str, PriorLight]] = {}
         no_milestones: dict[str, tuple[Any, Any]] = {}
+        no_lights: dict[str, PriorLight] = {}
+        out: list[Subject] = []
         for row in rows:
-            pid = row["id"]
-            facts = self._one_project(row)
+            (pid, code, name, category, batch, county, task_force, responsible_unit,
+             responsible_person, owner_unit, total, annual, funds, state, state_on) = row[:15]
+            facts: Facts = {
+                "code": code, "name": name, **self._units_of(county, category, task_force),
+                "batch": batch, "responsible_unit": responsible_unit,
+                "responsible_person": responsible_person, "owner_unit": owner_unit,
+                "total_investment": total, "annual_investment": annual, "planned_funds": funds,
+            }
             if self.with_milestones:
-                self._add_milestones(facts, row, milestones.get(pid, no_milestones))
-            if self.with_reports:
-                self._add_report(facts, row, reports.get(pid))
-            if self.with_exemptions:
-                reason = exempt.get(pid)
+                self._add_milestones(facts, category, state, state_on,
+                                     milestones.get(pid, no_milestones))
+            if report_at is not None:
+                self._add_report(facts, annual, funds, row[report_at:report_at + 4])
+            if exemption_at is not None:
+                reason = row[exemption_at]
                 facts["exempt"] = reason is not None
                 facts["exempt_reason"] = reason
-            if self.with_problems:
-                facts["open_problems"] = problems.get(pid, 0)
-            self.history.add_facts(facts, lights.get(row["code"], {}),
-                                   streaks.get(row["code"], {}), dimensions)
-            out.append((row["code"], facts))
+            if problems_at is not None:
+                facts["open_problems"] = row[problems_at]
+            lights = no_lights
+            for dimension, at in light_at:
+                if row[at] is not None:
+                    if lights is no_lights:
+                        lights = prior_lights[code] = {}
+                    lights[dimension] = PriorLight(row[at], row[at + 1], row[at + 2])
+            self.history.add_facts(facts, lights, streaks.get(code, {}), dimensions)
+            out.append((code, facts))
+        self.prior_lights = prior_lights
         return out
 
     def _units_of(self, county: str, category: str, task_force: str) -> Facts:
@@ -298,56 +312,41 @@ class FactsLoader:
                 county, category, task_force)
         return found
 
-    def _one_project(self, row: Mapping[str, Any]) -> Facts:
-        return {
-            "code": row["code"], "name": row["name"],
-            **self._units_of(row["county"], row["category"], row["task_force"]),
-            "batch": row["batch"],
-            "responsible_unit": row["responsible_unit"],
-            "responsible_person": row["responsible_person"],
-            "owner_unit": row["owner_unit"],
-            "total_investment": row["total_investment"],
-            "annual_investment": row["annual_investment"],
-            "planned_funds": row["planned_funds"],
-        }
-
-    def _add_milestones(self, facts: Facts, row: Mapping[str, Any],
+    def _add_milestones(self, facts: Facts, category: str, state: str, state_on: date | None,
                         milestones: Mapping[str, tuple[Any, Any]]) -> None:
         as_of = self.as_of
         for milestone, planned_key, actual_key in self.milestones:
             planned_on, actual_on = milestones.get(milestone, (None, None))
             facts[planned_key] = planned_on
             facts[actual_key] = actual_on if actual_on and actual_on <= as_of else None
-        state, state_on = self._state_as_of(row, facts)
+        state, state_on = self._state_as_of(category, state, state_on, facts)
         facts["state"] = state
         facts["state_on"] = state_on
         try:
-            facts["finished"] = self.lifecycle.is_finished(row["category"], state)
+            facts["finished"] = self.lifecycle.is_finished(category, state)
         except KeyError:
             facts["finished"] = state == ADJUSTED
 
     @staticmethod
-    def _add_report(facts: Facts, row: Mapping[str, Any],
-                    report: Mapping[str, Any] | None) -> None:
-        if report is None:
+    def _add_report(facts: Facts, annual: float | None, funds: float | None,
+                    report: Sequence[Any]) -> None:
+        report_on, completed, arrived, disbursed = report
+        if report_on is None:
             facts.update(REPORT_NONE)
             return
-        completed = report["completed_investment"]
-        arrived = report["funds_arrived"]
-        disbursed = report["funds_disbursed"]
         facts["completed_investment"] = completed
         facts["funds_arrived"] = arrived
         facts["funds_disbursed"] = disbursed
-        facts["investment_rate"] = _ratio(completed, row["annual_investment"])
-        facts["funds_rate"] = _ratio(arrived, row["planned_funds"])
-        facts["disbursement_rate"] = _ratio(disbursed, row["planned_funds"])
-        facts["last_report_on"] = report["report_on"]
+        facts["investment_rate"] = _ratio(completed, annual)
+        facts["funds_rate"] = _ratio(arrived, funds)
+        facts["disbursement_rate"] = _ratio(disbursed, funds)
+        facts["last_report_on"] = report_on
 
-    def _state_as_of(self, row: Mapping[str, Any], facts: Facts) -> tuple[str, date | None]:
-        state, state_on = row["state"], row["state_on"]
+    def _state_as_of(self, category_id: str, state: str, state_on: date | None, facts: Facts
+                     ) -> tuple[str, date | None]:
         if state_on is None or state_on <= self.as_of:
             return state, state_on
-        category = self.units.categories.get(row["category"])
+        category = self.units.categories.get(category_id)
         if category is None:
             return state, state_on
         reached = [(m, facts.get(f"actual.{m}")) for m in category.path]
@@ -370,57 +369,17 @@ class FactsLoader:
             out[pid][milestone] = (planned_on, actual_on)
         return out
 
-    def _latest_reports(self, low: int, high: int) -> dict[int, dict[str, Any]]:
-        """The latest report dated on or before as-of; the last recorded for that date.
-
-        One index seek per project on (project_id, report_on): a correlated subquery picks the
-        report's id, which is ~4× faster than grouping every report of the chunk."""
-        other = DailyReport.__table__.alias("other")  # type: ignore[attr-defined]
-        latest_id = (select(other.c.id)
-                     .where(other.c.project_id == col(Project.id),
-                            other.c.report_on <= self.as_of)
-                     .order_by(other.c.report_on.desc(), other.c.id.desc())
-                     .limit(1).correlate(Project).scalar_subquery())
-        rows = self.session.connection().execute(
-            select(col(DailyReport.id), col(DailyReport.project_id), col(DailyReport.report_on),
-                   col(DailyReport.completed_investment), col(DailyReport.funds_arrived),
-                   col(DailyReport.funds_disbursed))
-            .select_from(Project)
-            .join(DailyReport, col(DailyReport.id) == latest_id)
-            .where(self._id_span(col(Project.id), low, high)))
-        out: dict[int, dict[str, Any]] = {}
-        for rid, pid, report_on, completed, arrived, disbursed in rows.all():
-            out[pid] = {"id": rid, "report_on": report_on, "completed_investment": completed,
-                        "funds_arrived": arrived, "funds_disbursed": disbursed}
-        return out
-
     def _exemptions(self, which: Any) -> dict[int, str]:
         """project id → the reason in force on as-of, for the projects ``which`` selects."""
         on = self.as_of
         rows = self.session.connection().execute(
             select(col(Exemption.project_id), col(Exemption.reason))
-            .where(which, col(Exemption.from_on) <= on,
-                   or_(col(Exemption.until_on).is_(None), col(Exemption.until_on) >= on),
-                   or_(col(Exemption.ended_on).is_(None), col(Exemption.ended_on) > on))
+            .where(which, exemption_in_force(on))
             .order_by(col(Exemption.id)))
         out: dict[int, str] = {}
         for pid, reason in rows.all():
             out.setdefault(pid, reason)
         return out
-
-    def _open_problems_filter(self) -> Any:
-        on = self.as_of
-        return and_(col(Problem.opened_on) <= on,
-                    or_(col(Problem.status) == "open", col(Problem.resolved_on).is_(None),
-                        col(Problem.resolved_on) > on))
-
-    def _open_problem_counts(self, low: int, high: int) -> dict[int, int]:
-        rows = self.session.connection().execute(
-            select(col(Problem.project_id), func.count())
-            .where(self._id_span(col(Problem.project_id), low, high),
-                   self._open_problems_filter())
-            .group_by(col(Problem.project_id)))
-        return {int(pid): int(n) for pid, n in rows}
 
     # problems ------------------------------------------------------------------------------
 
@@ -434,7 +393,7 @@ class FactsLoader:
                        col(Project.category), col(Project.task_force),
                        col(Project.responsible_person))
                 .join(Project, col(Project.id) == col(Problem.project_id))
-                .where(col(Problem.id) > last_id, self._open_problems_filter())
+                .where(col(Problem.id) > last_id, problem_open(self.as_of))
                 .order_by(col(Problem.id)).limit(self.chunk)).all()
             if not rows:
                 return
