@@ -41,12 +41,12 @@ from kfworkflow.rules.expr_check import (
     history_field,
     history_literal,
 )
-from kfworkflow.rules.expr_compile import (
+from kfworkflow.rules.expr_compile import has_no_effect
+from kfworkflow.rules.expr_runtime import (
     FUNCTION_IMPLEMENTATIONS,
     EvalEnv,
     add,
     divide,
-    has_no_effect,
     member,
     not_member,
     subtract,
