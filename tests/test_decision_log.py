@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
+import uuid
+from datetime import UTC, date
 from typing import Any
 
 import pytest
@@ -163,3 +164,38 @@ def test_the_log_and_assignment_events_are_append_only(
         conn.execute(text(statement))
     with workspace.engine.connect() as conn:
         assert conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one() > 0
+
+
+
+def test_bulk_insert_stores_values_exactly_as_sqlalchemy_does(workspace: Workspace) -> None:
+    """Instants (aware, any zone) and dates go through the column types: the raw stored text
+    of a bulk-inserted row equals that of the same row inserted through SQLAlchemy."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import Column, Date, Integer, MetaData, String, Table, insert
+
+    from kfworkflow.storage.decision_log import bulk_insert
+    from kfworkflow.storage.types import UtcDateTime
+
+    table = Table(f"bulk_probe_{uuid.uuid4().hex[:8]}", MetaData(),
+                  Column("id", Integer, primary_key=True), Column("at", UtcDateTime()),
+                  Column("on_day", Date), Column("note", String(20)))
+    beijing = timezone(timedelta(hours=8))
+    row = {"id": 1, "at": datetime(2022, 11, 21, 18, 0, 0, tzinfo=beijing),
+           "on_day": date(2022, 11, 28), "note": "=x"}
+    engine = workspace.ready_engine()
+    table.create(engine)
+    try:
+        with write_session(engine) as session:
+            session.execute(insert(table), [row])
+            bulk_insert(session, table, [{**row, "id": 2}])
+            stored = session.execute(text(
+                f"SELECT CAST(at AS TEXT), CAST(on_day AS TEXT), note FROM {table.name} "
+                "ORDER BY id")).all()
+            back = session.execute(select(table.c.at).where(table.c.id == 2)).scalar_one()
+    finally:
+        table.drop(engine)
+    assert stored[0] == stored[1]
+    assert stored[1][1:] == ("2022-11-28", "=x")
+    assert stored[1][0].startswith("2022-11-21 10:00:00")  # 18:00 in Beijing is 10:00 UTC
+    assert back == datetime(2022, 11, 21, 10, tzinfo=UTC)

@@ -521,9 +521,12 @@ class _PassRun:
             return
         self.session.flush()
         table: Table = Assignment.__table__  # type: ignore[attr-defined]
+        # one executemany, then the ids by number (RETURNING in parameter order would make
+        # SQLAlchemy send one INSERT per row on SQLite)
+        bulk_insert(self.session, table, rows)
         ids = {number: item_id for item_id, number in self.session.execute(
-            insert(table).returning(table.c.id, table.c.number, sort_by_parameter_order=True),
-            rows)}
+            select(col(Assignment.id), col(Assignment.number)).where(
+                keys_in(self.session, col(Assignment.number), [r["number"] for r in rows])))}
         events = [self._event_row(ids[row["number"]], None, NEW, row["level"], row["reason"],
                                   row["decision_id"], row["deadline_on"]) for row in rows]
         for row in rows:
@@ -537,7 +540,7 @@ class _PassRun:
             else:
                 self.counts["assignments_created"] += 1
         event_table: Table = AssignmentEvent.__table__  # type: ignore[attr-defined]
-        self.session.execute(insert(event_table), events)
+        bulk_insert(self.session, event_table, events)
 
     def _number(self) -> str:
         prefix = week_prefix(self.as_of)

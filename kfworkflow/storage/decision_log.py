@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Table, select, text
+from sqlalchemy import Table, select, text
 from sqlmodel import Session, col
 
 from kfworkflow.storage.engine_models import Decision
@@ -92,27 +92,29 @@ def _fast_hash(scalars: Mapping[str, Any], inputs_json: str, outcome_json: str) 
 
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert many rows of the same keys through the driver's executemany (no per-row
-    SQLAlchemy parameter processing: ~5x faster for 100,000 rows). Dates go in as ISO text on
-    SQLite, as SQLAlchemy's Date type stores them."""
+    SQLAlchemy statement processing: ~5x faster for 100,000 rows). Values go through each
+    column type's bind processor for the dialect (ISO dates on SQLite, UTC instants), so they
+    are stored exactly as an ORM insert would store them."""
     if not rows:
         return
     connection = session.connection()
+    dialect = connection.dialect
     names = list(rows[0])
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
            f"VALUES ({', '.join([mark] * len(names))})")
     params = [tuple(row[n] for n in names) for row in rows]
-    dates = [i for i, n in enumerate(names) if isinstance(table.c[n].type, Date)]
-    if connection.dialect.name == "sqlite" and dates:
-        params = [_iso_dates(values, dates) for values in params]
+    processors = [(i, found) for i, n in enumerate(names)
+                  if (found := table.c[n].type.dialect_impl(dialect).bind_processor(dialect))]
+    if processors:
+        params = [_processed(values, processors) for values in params]
     connection.exec_driver_sql(sql, params)
 
 
-def _iso_dates(values: tuple[Any, ...], indexes: list[int]) -> tuple[Any, ...]:
+def _processed(values: tuple[Any, ...], processors: list[tuple[int, Any]]) -> tuple[Any, ...]:
     out = list(values)
-    for i in indexes:
-        if out[i] is not None:
-            out[i] = out[i].isoformat()
+    for i, process in processors:
+        out[i] = process(out[i])
     return tuple(out)
 
 
