@@ -269,10 +269,19 @@ class FactsLoader:
         streaks = self.history.streaks(self.session, "project", [r[1] for r in rows])
         report_at, exemption_at, problems_at = (query.report_at, query.exemption_at,
                                                 query.problems_at)
-        light_at = tuple(query.light_at.items())
+        # (dimension, its two fact names, where its light starts in a row); a dimension with no
+        # preceding run that sets it is the same for every project
+        light_slots = [(d, f"previous_light.{d}", f"light_streak.{d}", at)
+                       for d, at in query.light_at.items()]
+        no_source: Facts = {}
+        for dimension in dimensions:
+            if dimension not in query.light_at:
+                no_source[f"previous_light.{dimension}"] = None
+                no_source[f"light_streak.{dimension}"] = 0
+        rule_streaks = [(rule_id, f"streak.{rule_id}") for rule_id in self.history.tracked_rules]
         prior_lights: dict[str, dict[str, PriorLight]] = {}
         no_milestones: dict[str, tuple[Any, Any]] = {}
-        no_lights: dict[str, PriorLight] = {}
+        no_streaks: dict[str, int] = {}
         out: list[Subject] = []
         for row in rows:
             (pid, code, name, category, batch, county, task_force, responsible_unit,
@@ -282,6 +291,7 @@ class FactsLoader:
                 "batch": batch, "responsible_unit": responsible_unit,
                 "responsible_person": responsible_person, "owner_unit": owner_unit,
                 "total_investment": total, "annual_investment": annual, "planned_funds": funds,
+                **no_source,
             }
             if self.with_milestones:
                 self._add_milestones(facts, category, state, state_on,
@@ -294,13 +304,22 @@ class FactsLoader:
                 facts["exempt_reason"] = reason
             if problems_at is not None:
                 facts["open_problems"] = row[problems_at]
-            lights = no_lights
-            for dimension, at in light_at:
-                if row[at] is not None:
-                    if lights is no_lights:
-                        lights = prior_lights[code] = {}
-                    lights[dimension] = PriorLight(row[at], row[at + 1], row[at + 2])
-            self.history.add_facts(facts, lights, streaks.get(code, {}), dimensions)
+            for dimension, previous_key, streak_key, at in light_slots:
+                color = row[at]
+                if color is None:
+                    facts[previous_key] = None
+                    facts[streak_key] = 0
+                    continue
+                facts[previous_key] = color
+                facts[streak_key] = row[at + 1]
+                lights = prior_lights.get(code)
+                if lights is None:
+                    lights = prior_lights[code] = {}
+                lights[dimension] = PriorLight(color, row[at + 1], row[at + 2])
+            if rule_streaks:
+                fired = streaks.get(code, no_streaks)
+                for rule_id, streak_key in rule_streaks:
+                    facts[streak_key] = fired.get(rule_id, 0)
             out.append((code, facts))
         self.prior_lights = prior_lights
         return out
