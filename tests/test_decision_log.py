@@ -81,11 +81,16 @@ SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12),
 
 @given(inputs=st.dictionaries(st.text(max_size=12), SCALARS, max_size=6),
        reason=st.text(max_size=20), key=st.text(min_size=1, max_size=10),
-       record_id=st.integers(1, 10**9))
+       record_id=st.integers(1, 10**9), names=st.lists(st.text(max_size=8), min_size=4,
+                                                       max_size=4))
 def test_the_appenders_fast_hash_equals_the_documented_one(
-        inputs: dict[str, Any], reason: str, key: str, record_id: int) -> None:
+        inputs: dict[str, Any], reason: str, key: str, record_id: int,
+        names: list[str]) -> None:
+    rule_id, revision, calendar_version, subject_kind = names
     record = {**RECORD, "inputs": inputs, "reason": reason, "subject_key": key,
-              "id": record_id}
+              "id": record_id, "rule_id": rule_id, "revision": revision,
+              "calendar_version": calendar_version, "subject_kind": subject_kind,
+              "pass_run_id": record_id // 7}
     scalars = {k: v for k, v in record.items() if k not in ("inputs", "outcome")}
     assert _fast_hash(scalars, canonical_json(inputs), canonical_json(record["outcome"])) == (
         record_hash(record))
