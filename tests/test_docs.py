@@ -36,3 +36,15 @@ def test_every_error_code_in_the_code_is_documented() -> None:
     documented = set(re.findall(r"KFW-[A-Z]\d{3}",
                                 (DOCS / "reference" / "errors.md").read_text(encoding="utf-8")))
     assert sorted(used - documented) == []
+
+
+def test_every_relative_link_in_the_docs_resolves() -> None:
+    broken = []
+    for page in [REPO / "README.md", *sorted(DOCS.rglob("*.md"))]:
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            if not (page.parent / target).exists():
+                broken.append(f"{page.relative_to(REPO)} → {target}")
+    assert broken == []
