@@ -731,6 +731,14 @@ def test_run_once_exits_1_after_a_failed_pass(cli_ws: Path, capsys: pytest.Captu
     status = run_cli(capsys, "-w", str(cli_ws), "scheduler", "status", "--json")
     assert [(f["period_key"], f["tries"]) for f in json.loads(status.out)["failures"]] == [
         ("2022-11-20", 1)]
+    overview = run_cli(capsys, "-w", str(cli_ws), "status")
+    assert overview.out.splitlines()[-2:] == [
+        "FAILED passes (the scheduler gave up after its last try; `kfw scheduler status` has "
+        "the details):",
+        "  daily 2022-11-20: RuntimeError: connection to the database lost (1 tries)"]
+    overview = run_cli(capsys, "-w", str(cli_ws), "status", "--json")
+    assert [(f["kind"], f["period_key"], f["tries"])
+            for f in json.loads(overview.out)["failed_passes"]] == [("daily", "2022-11-20", 1)]
 
 
 def test_long_lists_are_shortened_in_text_and_complete_in_json(

@@ -49,6 +49,14 @@ def _assignments(session: Session, today: Any) -> dict[str, Any]:
     return {"by_level_status": {k: dict(v) for k, v in table.items()}, "past_deadline": overdue}
 
 
+def _failures(workspace: Workspace) -> list[dict[str, Any]]:
+    """Passes the scheduler gave up on after its last try, not yet run since."""
+    from kfworkflow.scheduling import read_state
+
+    return [{k: f.get(k) for k in ("kind", "period_key", "error", "tries", "started_at")}
+            for f in read_state(workspace).get("failures", [])]
+
+
 def _passes(workspace: Workspace) -> dict[str, Any]:
     from kfworkflow.engine.passes import last_runs
     from kfworkflow.scheduling import next_runs
@@ -67,7 +75,8 @@ def _passes(workspace: Workspace) -> dict[str, Any]:
 @json_option
 @pass_workspace
 def status_command(workspace: Workspace, as_json: bool) -> None:
-    """Projects by category and state, lights by county, open assignments, the passes."""
+    """Projects by category and state, lights by county, open assignments, the passes
+    (last and next run of each kind, and any the scheduler gave up on)."""
     policies = workspace.policies
     with read_session(workspace.ready_engine()) as session:
         counts = ledger_counts(session)
@@ -75,7 +84,8 @@ def status_command(workspace: Workspace, as_json: bool) -> None:
         lights_on, lights = _lights_by_county(session)
         assignments = _assignments(session, workspace.today())
     data = {**counts, "lights_on": lights_on, "lights_by_county": lights,
-            "assignments": assignments, "passes": _passes(workspace)}
+            "assignments": assignments, "passes": _passes(workspace),
+            "failed_passes": _failures(workspace)}
     if as_json:
         echo_json(data)
         return
@@ -108,6 +118,13 @@ def status_command(workspace: Workspace, as_json: bool) -> None:
     echo_table(["pass", "last period", "as of", "next run (UTC)"], [
         [kind, p["last_period"] or "-", p["last_as_of"] or "-", p["next_at"] or "-"]
         for kind, p in data["passes"].items()])
+    if data["failed_passes"]:
+        click.echo("")
+        click.echo("FAILED passes (the scheduler gave up after its last try; "
+                   "`kfw scheduler status` has the details):")
+        for item in data["failed_passes"]:
+            click.echo(f"  {item['kind']} {item['period_key']}: {item['error']} "
+                       f"({item['tries']} tries)")
 
 
 def register(cli: click.Group) -> None:
