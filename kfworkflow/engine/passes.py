@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Table, insert, select, text
@@ -26,7 +26,6 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col
 
 from kfworkflow.config.policies import Policies, parse_policies
-from kfworkflow.engine.assignments import last_sequence, week_prefix
 from kfworkflow.engine.facts_loader import (
     OVERALL,
     FactsLoader,
@@ -34,7 +33,6 @@ from kfworkflow.engine.facts_loader import (
     PriorLight,
     Subject,
     Units,
-    keys_in,
     worst,
 )
 from kfworkflow.engine.metrics import (
@@ -43,23 +41,29 @@ from kfworkflow.engine.metrics import (
     aggregate_facts,
     scope_metrics,
 )
+from kfworkflow.engine.pass_assignments import AssignmentWriter
+from kfworkflow.engine.pass_ledger import (
+    due_periods,
+    history_start,
+    last_runs,
+    list_runs,
+    run_dict,
+)
+from kfworkflow.engine.periods import PASS_KINDS, check_kind, period_key, scheduled_periods
 from kfworkflow.engine.ranking import rank_counties
 from kfworkflow.engine.workspace import Workspace
-from kfworkflow.errors import ConfigError, InputError, PassBusyError, RuleCheckError
+from kfworkflow.errors import ConfigError, PassBusyError, RuleCheckError
 from kfworkflow.evaluate.decision import Decision
 from kfworkflow.evaluate.env import PassEnv
 from kfworkflow.evaluate.run import evaluate
-from kfworkflow.lifecycle.assignments import CLOSED_OUT, LIFECYCLE, NEW, OVERDUE
 from kfworkflow.lifecycle.milestones import MilestoneLifecycle
 from kfworkflow.rules.facts import AGGREGATE_KINDS
 from kfworkflow.rules.ruleset import RuleSet, compile_source
 from kfworkflow.rules.spec import RuleSource, read_rules_text
 from kfworkflow.storage import rule_store
-from kfworkflow.storage.db import is_sqlite, read_session, write_session
+from kfworkflow.storage.db import is_sqlite, write_session
 from kfworkflow.storage.decision_log import Appended, DecisionAppender, bulk_insert
 from kfworkflow.storage.engine_models import (
-    Assignment,
-    AssignmentEvent,
     MetricSnapshot,
     PassRun,
     Ranking,
@@ -69,7 +73,6 @@ from kfworkflow.storage.engine_models import (
 from kfworkflow.storage.rule_models import RuleVersion
 from kfworkflow.workcalendar import WorkCalendar
 
-PASS_KINDS = ("daily", "weekly", "monthly")
 SUBJECT_ORDER = ("assignment", "project", "problem", "county", "task_force", "category")
 ROUTABLE = ("project", "problem")
 ASSIGNMENT_FACTS = ("code", "county", "category", "task_force", "responsible_person")
@@ -77,23 +80,7 @@ SQLITE_BUSY_MS = 2000
 SQLITE_DEFAULT_BUSY_MS = 30000
 
 
-# --- periods ---------------------------------------------------------------------------------
-
-
-def check_kind(kind: str) -> None:
-    if kind not in PASS_KINDS:
-        raise InputError(f"unknown pass kind {kind!r}; expected one of {', '.join(PASS_KINDS)}")
-
-
-def period_key(kind: str, as_of: date) -> str:
-    """``2022-11-21`` (daily), ``2022-W47`` (weekly, ISO week), ``2022-11`` (monthly)."""
-    check_kind(kind)
-    if kind == "daily":
-        return as_of.isoformat()
-    if kind == "weekly":
-        year, week, _ = as_of.isocalendar()
-        return f"{year}-W{week:02d}"
-    return f"{as_of.year}-{as_of.month:02d}"
+# --- locks -----------------------------------------------------------------------------------
 
 
 def _lock_key(kind: str, key: str) -> int:
@@ -321,7 +308,9 @@ class _PassRun:
                                       {"chunk": chunk} if chunk else {}))
         self.units = Units(self.policies)
         self.counts: Counter[str] = Counter()
-        self._next_number: dict[str, int] = {}
+        self.assignments = AssignmentWriter(session, run_id=self.run_id,
+                                            period_runs=self.period_runs, as_of=as_of,
+                                            now=started_at, actor=self.actor, counts=self.counts)
 
     # what history the rules need ---------------------------------------------------------
 
@@ -422,9 +411,9 @@ class _PassRun:
         overall = self._write_lights(subject_kind, fired, self.loader.prior_lights)
         self._write_streaks(subject_kind, fired, by_key)
         if subject_kind == "assignment":
-            self._escalate(fired)
+            self.assignments.escalate(fired)
         elif subject_kind in ROUTABLE:
-            self._assign(subject_kind, fired, by_key)
+            self.assignments.assign(subject_kind, fired, by_key)
         return overall
 
     # lights and streaks --------------------------------------------------------------------
@@ -471,137 +460,6 @@ class _PassRun:
             bulk_insert(self.session, table, rows)
 
     # assignments ---------------------------------------------------------------------------
-
-    def _assign(self, subject_kind: str, fired: Sequence[tuple[Decision, Appended]],
-                facts: Mapping[str, Mapping[str, Any]]) -> None:
-        routed = [(d, a) for d, a in fired if d.route is not None and not d.escalate]
-        if not routed:
-            return
-        keys = sorted({d.subject_key for d, _ in routed})
-        existing: dict[tuple[str, str], list[tuple[int, str, str, int | None, int | None]]] = (
-            defaultdict(list))
-        for found in self.session.execute(
-                select(col(Assignment.id), col(Assignment.subject_key), col(Assignment.rule_id),
-                       col(Assignment.status), col(Assignment.level), col(Assignment.parent_id),
-                       col(Assignment.pass_run_id))
-                .where(col(Assignment.subject_kind) == subject_kind,
-                       keys_in(self.session, col(Assignment.subject_key), keys))
-                .order_by(col(Assignment.id))):
-            item_id, key, rule_id, status, level, parent_id, run_id = found
-            existing[(key, rule_id)].append((item_id, status, level, parent_id, run_id))
-        rows: list[dict[str, Any]] = []
-        reopened: list[tuple[int, str, str]] = []  # previous id, status, level
-        for decision, appended in routed:
-            history = existing[(decision.subject_key, decision.rule_id)]
-            if any(run_id in self.period_runs for *_, run_id in history):
-                self.counts["assignments_kept"] += 1  # this period created it already
-                continue
-            if any(status != CLOSED_OUT for _, status, *_ in history):
-                self.counts["assignments_kept"] += 1  # still open: not duplicated
-                continue
-            route = decision.route
-            assert route is not None
-            subject = facts[decision.subject_key]
-            previous = history[-1] if history else None
-            rows.append({
-                "number": self._number(), "subject_kind": subject_kind,
-                "subject_key": decision.subject_key, "project_code": subject["code"],
-                "county": subject["county"], "category": subject["category"],
-                "task_force": subject["task_force"], "rule_id": decision.rule_id,
-                "level": route.level, "recipient": route.recipient,
-                "responsible_person": subject.get("responsible_person"),
-                "assigned_on": self.as_of, "deadline_on": route.deadline_on, "status": NEW,
-                "reason": decision.reason, "escalations": 0,
-                "parent_id": (previous[3] or previous[0]) if previous else None,
-                "reopened_from_id": previous[0] if previous else None,
-                "pass_run_id": self.run_id, "decision_id": appended.id})
-            if previous is not None:
-                reopened.append((previous[0], previous[1], previous[2]))
-        if not rows:
-            return
-        self.session.flush()
-        table: Table = Assignment.__table__  # type: ignore[attr-defined]
-        # one executemany, then the ids by number (RETURNING in parameter order would make
-        # SQLAlchemy send one INSERT per row on SQLite)
-        bulk_insert(self.session, table, rows)
-        ids = {number: item_id for item_id, number in self.session.execute(
-            select(col(Assignment.id), col(Assignment.number)).where(
-                keys_in(self.session, col(Assignment.number), [r["number"] for r in rows])))}
-        events = [self._event_row(ids[row["number"]], None, NEW, row["level"], row["reason"],
-                                  row["decision_id"], row["deadline_on"]) for row in rows]
-        for row in rows:
-            if row["reopened_from_id"] is not None:
-                previous_id, status, level = next(p for p in reopened
-                                                  if p[0] == row["reopened_from_id"])
-                events.append(self._event_row(
-                    previous_id, status, status, level,
-                    f"条件再次出现，重新交办为 {row['number']}", row["decision_id"], None))
-                self.counts["assignments_reopened"] += 1
-            else:
-                self.counts["assignments_created"] += 1
-        event_table: Table = AssignmentEvent.__table__  # type: ignore[attr-defined]
-        bulk_insert(self.session, event_table, events)
-
-    def _number(self) -> str:
-        prefix = week_prefix(self.as_of)
-        if prefix not in self._next_number:
-            self._next_number[prefix] = last_sequence(self.session, prefix) + 1
-        number = self._next_number[prefix]
-        self._next_number[prefix] = number + 1
-        return f"{prefix}{number:04d}"
-
-    def _escalate(self, fired: Sequence[tuple[Decision, Appended]]) -> None:
-        acting = [(d, a) for d, a in fired if d.escalate]
-        if not acting:
-            return
-        numbers = [d.subject_key for d, _ in acting]
-        items = {item.number: item for item in self.session.execute(
-            select(Assignment).where(keys_in(self.session, col(Assignment.number), numbers))
-        ).scalars()}
-        done = {int(i) for (i,) in self.session.execute(
-            select(col(AssignmentEvent.assignment_id)).where(
-                col(AssignmentEvent.pass_run_id).in_(sorted(self.period_runs)),
-                col(AssignmentEvent.to_status).in_(["escalated", OVERDUE])))}
-        for decision, appended in acting:
-            item = items[decision.subject_key]
-            assert item.id is not None
-            if item.id in done:
-                self.counts["escalations_kept"] += 1  # this period escalated it already
-                continue
-            route = decision.route
-            before = item.status
-            if route is None:
-                if before == OVERDUE:
-                    continue
-                item.status = LIFECYCLE.apply(before, "mark_overdue")
-                self._event(item.id, before, item.status, item.level, decision.reason,
-                            appended.id, item.deadline_on)
-                self.counts["overdue"] += 1
-            else:
-                item.status = LIFECYCLE.apply(before, "escalate")
-                item.level = route.level
-                item.recipient = route.recipient
-                item.assigned_on = self.as_of
-                item.deadline_on = route.deadline_on
-                item.escalations += 1
-                self._event(item.id, before, item.status, route.level, decision.reason,
-                            appended.id, route.deadline_on)
-                self.counts["escalated"] += 1
-            self.session.add(item)
-        self.session.flush()
-
-    def _event(self, assignment_id: int, before: str | None, after: str, level: str,
-               reason: str | None, decision_id: int | None, deadline_on: date | None) -> None:
-        self.session.add(AssignmentEvent(**self._event_row(
-            assignment_id, before, after, level, reason, decision_id, deadline_on)))
-
-    def _event_row(self, assignment_id: int, before: str | None, after: str, level: str,
-                   reason: str | None, decision_id: int | None, deadline_on: date | None
-                   ) -> dict[str, Any]:
-        return {"assignment_id": assignment_id, "from_status": before, "to_status": after,
-                "level": level, "at": self.now, "actor": self.actor, "reason": reason,
-                "pass_run_id": self.run_id, "decision_id": decision_id,
-                "deadline_on": deadline_on}
 
     # aggregates, snapshots, ranking ------------------------------------------------------------
 
@@ -679,45 +537,7 @@ class _PassRun:
             self.counts["ranked"] += len(rows)
 
 
-# --- catch-up and listing ------------------------------------------------------------------
-
-
-def history_start(session: Session) -> date | None:
-    """The start of history: the earliest effective_from of the published rule versions."""
-    versions = rule_store.versions(session)
-    return min((v.effective_from for v in versions), default=None)
-
-
-def scheduled_periods(calendar: WorkCalendar, start: date, until: date
-                      ) -> list[tuple[str, date]]:
-    """Every (kind, as-of) from start to until: daily on working days, weekly on Mondays,
-    monthly on the 1st; on one date daily, then weekly, then monthly."""
-    out: list[tuple[str, date]] = []
-    day = start
-    while day <= until:
-        if calendar.is_workday(day):
-            out.append(("daily", day))
-        if day.weekday() == 0:
-            out.append(("weekly", day))
-        if day.day == 1:
-            out.append(("monthly", day))
-        day += timedelta(days=1)
-    return out
-
-
-def due_periods(workspace: Workspace, until: date) -> list[tuple[str, date]]:
-    """The periods from the start of history up to ``until`` that have no effective run."""
-    with read_session(workspace.ready_engine()) as session:
-        start = history_start(session)
-        if start is None:
-            return []
-        done = {(k, p) for k, p in session.execute(
-            select(col(PassRun.kind), col(PassRun.period_key))
-            .where(col(PassRun.status) == "succeeded"))}
-    calendar = workspace.calendar
-    calendar.check_years(range(start.year, until.year + 1))
-    return [(kind, day) for kind, day in scheduled_periods(calendar, start, until)
-            if (kind, period_key(kind, day)) not in done]
+# --- catch-up --------------------------------------------------------------------------------
 
 
 def catch_up(workspace: Workspace, until: date) -> list[PassResult]:
@@ -725,40 +545,6 @@ def catch_up(workspace: Workspace, until: date) -> list[PassResult]:
     return [run_pass(workspace, kind, day) for kind, day in due_periods(workspace, until)]
 
 
-def list_runs(workspace: Workspace, *, kind: str | None = None, limit: int | None = None
-              ) -> list[dict[str, Any]]:
-    with read_session(workspace.ready_engine()) as session:
-        query = select(PassRun).order_by(col(PassRun.id).desc())
-        if kind:
-            check_kind(kind)
-            query = query.where(col(PassRun.kind) == kind)
-        if limit:
-            query = query.limit(limit)
-        return [run_dict(r) for r in session.execute(query).scalars()]
-
-
-def run_dict(run: PassRun) -> dict[str, Any]:
-    return {"id": run.id, "kind": run.kind, "period": run.period_key, "as_of": run.as_of,
-            "status": run.status, "revision": run.revision,
-            "calendar_version": run.calendar_version, "counts": json.loads(run.counts),
-            "started_at": run.started_at, "finished_at": run.finished_at,
-            "duration_ms": run.duration_ms, "supersedes": run.supersedes_id,
-            "actor": run.actor, "error": run.error}
-
-
-def last_runs(workspace: Workspace) -> dict[str, dict[str, Any] | None]:
-    """The latest effective run of each kind."""
-    out: dict[str, dict[str, Any] | None] = {}
-    with read_session(workspace.ready_engine()) as session:
-        for kind in PASS_KINDS:
-            run = session.execute(
-                select(PassRun).where(col(PassRun.kind) == kind,
-                                      col(PassRun.status) == "succeeded")
-                .order_by(col(PassRun.as_of).desc(), col(PassRun.id).desc()).limit(1)
-            ).scalars().first()
-            out[kind] = run_dict(run) if run else None
-    return out
-
-
-__all__ = ["TOTAL_KEY", "PassResult", "catch_up", "due_periods", "list_runs", "period_key",
-           "run_pass"]
+__all__ = ["PASS_KINDS", "TOTAL_KEY", "PassResult", "catch_up", "check_kind", "due_periods",
+           "history_start", "last_runs", "list_runs", "period_key", "run_dict", "run_pass",
+           "scheduled_periods"]
