@@ -85,6 +85,23 @@ def test_an_altered_record_is_named(log: Workspace, capsys: pytest.CaptureFixtur
     assert "decision:5: KFW-A001 record 5 was altered" in result.err
 
 
+def test_the_hash_is_over_the_canonical_encoding_not_the_stored_text(log: Workspace) -> None:
+    """Inputs re-written as equivalent but non-canonical JSON (spaces, other key order) still
+    verify — the documented hash is over the canonical encoding of the values; a changed value
+    does not."""
+    drop_guards(log.engine)
+    stored = decision_row(log.engine, 6)
+    values = json.loads(stored["inputs"])
+    spaced = json.dumps(dict(reversed(list(values.items()))), ensure_ascii=True, indent=1)
+    assert spaced != stored["inputs"]
+    execute(log.engine, "UPDATE decision SET inputs = :i WHERE id = 6", i=spaced)
+    assert verify(log).ok
+    changed = json.dumps({**values, "exempt": not values.get("exempt")})
+    execute(log.engine, "UPDATE decision SET inputs = :i WHERE id = 6", i=changed)
+    found = verify(log).first_break
+    assert found is not None and (found.kind, found.record_id) == ("altered", 6)
+
+
 def test_an_altered_and_rehashed_record_is_named(log: Workspace) -> None:
     drop_guards(log.engine)
     stored = decision_row(log.engine, 7)

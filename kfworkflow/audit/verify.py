@@ -247,7 +247,8 @@ def decision_table() -> Table:
 
 
 def stream_decisions(conn: Connection, *, where: Sequence[ColumnElement[bool]] = (),
-                     upper_id: int | None = None, chunk: int = 2_000) -> Iterator[Row[Any]]:
+                     upper_id: int | None = None, chunk: int = 2_000,
+                     columns: Sequence[Any] | None = None) -> Iterator[Row[Any]]:
     """Decision rows in id order, ``chunk`` at a time (keyset pagination: bounded memory on any
     backend, no server-side cursor held open)."""
     table = decision_table()
@@ -258,7 +259,8 @@ def stream_decisions(conn: Connection, *, where: Sequence[ColumnElement[bool]] =
             conditions.append(table.c.id > last)
         if upper_id is not None:
             conditions.append(table.c.id <= upper_id)
-        rows = conn.execute(select(table).where(*conditions).order_by(table.c.id)
+        statement = select(*columns) if columns is not None else select(table)
+        rows = conn.execute(statement.where(*conditions).order_by(table.c.id)
                             .limit(chunk)).all()
         yield from rows
         if len(rows) < chunk:
@@ -278,15 +280,16 @@ def verify_log(conn: Connection, *, anchor: tuple[int, str] | None = None,
                ) -> ChainReport:
     """Walk the stored log up to its current last record. ``total`` is told the number of
     records first (for a progress bar), ``progress`` how many were checked since."""
-    from kfworkflow.storage.decision_log import row_hash
-    from kfworkflow.storage.engine_models import Decision
+    from kfworkflow.storage.decision_log import STORED_ORDER, verified_hash
 
     count, upper = log_bounds(conn)
     if total is not None:
         total(count)
-    links = (ChainLink(row.id, row.prev_hash, row.hash, row_hash(cast(Decision, row)),
-                       row.pass_run_id)
-             for row in stream_decisions(conn, upper_id=upper))
+    table = decision_table()
+    columns = [table.c[name] for name in STORED_ORDER]
+    rows = cast(Iterator[Sequence[Any]], stream_decisions(conn, upper_id=upper, columns=columns))
+    # STORED_ORDER: id 1, pass_run_id 2, prev_hash 12, hash 13
+    links = (ChainLink(row[1], row[12], row[13], verified_hash(row), row[2]) for row in rows)
     return walk(links, anchor=anchor, progress=progress)
 
 

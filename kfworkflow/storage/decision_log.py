@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -64,6 +64,30 @@ def record_hash(fields: Mapping[str, Any]) -> str:
 def row_hash(row: Decision) -> str:
     """Recompute a stored row's hash from its columns."""
     return record_hash(row_fields(row))
+
+
+STORED_ORDER = ("format", "id", "pass_run_id", "subject_kind", "subject_key", "as_of",
+                "rule_id", "revision", "calendar_version", "inputs", "outcome", "reason",
+                "prev_hash", "hash")
+
+
+def verified_hash(values: Sequence[Any]) -> str:
+    """``row_hash`` of a stored row given as its ``STORED_ORDER`` values — fast when the row is
+    intact: the stored ``inputs`` and ``outcome`` are the canonical text that was hashed, so
+    hashing them as stored gives the recorded hash without parsing and re-encoding them. When
+    it does not, the documented computation decides (and gives the value to report)."""
+    (format_, record_id, pass_run_id, subject_kind, subject_key, as_of, rule_id, revision,
+     calendar_version, inputs, outcome, reason, prev_hash, recorded) = values
+    fields = {"format": format_, "id": record_id, "pass_run_id": pass_run_id,
+              "subject_kind": subject_kind, "subject_key": subject_key,
+              "as_of": as_of.isoformat(), "rule_id": rule_id, "revision": revision,
+              "calendar_version": calendar_version, "reason": reason, "prev_hash": prev_hash}
+    try:
+        if _fast_hash(fields, inputs, outcome) == recorded:
+            return str(recorded)
+    except (TypeError, ValueError):
+        pass
+    return record_hash({**fields, "inputs": json.loads(inputs), "outcome": json.loads(outcome)})
 
 
 def row_fields(row: Decision) -> dict[str, Any]:
