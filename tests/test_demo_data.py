@@ -549,3 +549,19 @@ def test_sample_daily_covers_a_week_with_weishi_missing_friday() -> None:
                        "2022-11-18": 30 - weishi}
     assert not any(county_of[r["项目代码"]] == "尉氏县" for r in rows
                    if r["填报日期"] == "2022-11-18")
+
+
+def test_a_target_is_in_progress_until_its_due_date_and_untracked_ones_say_so() -> None:
+    from kfworkflow.config.policies import Target
+    from kfworkflow.demo.summary import TargetProgress
+
+    rate = Target("t", "开工率", ("key_project",), "start_rate", ">=", 0.95, date(2022, 12, 31))
+    bonds = Target("b", "发行", ("special_bond",), "bond_issued", ">=", 159700,
+                   date(2022, 10, 31), "万元")
+    assert TargetProgress(rate, date(2022, 11, 30), 0.9, False).mark() == (
+        "进行中 in progress, due 2022-12-31")
+    assert TargetProgress(rate, date(2022, 12, 31), 0.9, False).mark() == "未达 missed"
+    assert TargetProgress(rate, date(2022, 11, 30), 0.96, True).mark() == "达成 met"
+    assert TargetProgress(rate, date(2022, 11, 30), 0.96, True).shown() == "96.0%"
+    assert TargetProgress(bonds, date(2022, 11, 30), None, None).mark() == (
+        "未统计 not tracked: the ledger holds no such figure")

@@ -25,6 +25,7 @@ from kfworkflow.timefmt import FixedClock
 
 PLAN_DATE = date(2022, 11, 14)
 CAMPAIGN_END = date(2022, 12, 31)
+FIRST_MORNING_2023 = date(2023, 1, 3)  # 2023-01-02 is the New Year holiday (调休)
 LEVEL_NAMES = {"county": "县级", "city": "市级", "province": "省级"}
 
 
@@ -87,14 +88,15 @@ def demo_command(workspace: Workspace, directory: Path, until: datetime, quiet: 
     ledger_file = data / "kaifeng-2022-ledger.xlsx"
     write_ledger_xlsx(ledger, ledger_file)
     outcome = import_ledger(ws, ledger_file)
-    say(f"ledger: {outcome.result.created} projects, {outcome.tasks} tasks from {ledger_file}")
+    say(f"台账 ledger: {outcome.result.created} 个项目 projects, {outcome.tasks} 项任务 tasks "
+        f"← {ledger_file}")
     with _silenced(True):
         _kfw(directory, "rules", "publish", "--effective-from", PLAN_DATE.isoformat(),
              "--note", "汴政办〔2022〕48号 攻坚方案默认规则")
     days = [(d, rows) for d, rows in simulate_campaign(ledger) if d <= last_day]
     stalled = {code for code, script in plan_campaign(ledger).scripts.items() if script.stall}
     runs = cleared = 0
-    with click.progressbar(days, label="campaign days", show_pos=True,
+    with click.progressbar(days, label="攻坚日 campaign days", show_pos=True,
                            file=io.StringIO() if quiet else None) as bar:
         for day, rows in bar:
             ws.clock = FixedClock(_beijing(day, 17, 30))
@@ -106,25 +108,30 @@ def demo_command(workspace: Workspace, directory: Path, until: datetime, quiet: 
             runs += len(run_once(ws).records)
             ws.clock = FixedClock(_beijing(day, 18, 30))
             cleared += work_assignments(ws, day, stalled)
+    final_day = last_day
     if last_day == CAMPAIGN_END:
         # the first working morning of 2023: December's monthly ranking and the last weekly list
-        ws.clock = FixedClock(_beijing(date(2023, 1, 3), 9, 30))
+        final_day = FIRST_MORNING_2023
+        ws.clock = FixedClock(_beijing(final_day, 9, 30))
         runs += len(run_once(ws).records)
-    say(f"passes: {runs} run through the scheduler's catch-up; {cleared} assignments closed out "
-        "by their recipients")
-    reports = _render_reports(directory, last_day, quiet)
+    say(f"调度 passes: {runs} 次，经调度器补跑路径运行 (run through the scheduler's catch-up); "
+        f"{cleared} 项交办事项由承办单位办结并销号 (closed out by their recipients)")
+    reports = _render_reports(directory, last_day, final_day, quiet)
     audit_ok = _audit(directory, quiet)
     _summary(ws, directory, last_day, runs, reports, audit_ok, time.perf_counter() - started)
 
 
-def _render_reports(directory: Path, last_day: date, quiet: bool) -> list[Path]:
+def _render_reports(directory: Path, last_day: date, final_day: date, quiet: bool
+                    ) -> list[Path]:
+    """The documents as of the last passes: the daily bulletin of the last campaign day, the
+    weekly list and the monthly ranking of the first working morning after it."""
     if not _has_command("report"):
         return []
     out = directory / "reports"
     out.mkdir(exist_ok=True)
     written = []
-    jobs = [("daily", "html", last_day), ("weekly", "html", last_day),
-            ("weekly", "xlsx", last_day), ("monthly", "html", last_day)]
+    jobs = [("daily", "html", last_day), ("weekly", "html", final_day),
+            ("weekly", "xlsx", final_day), ("monthly", "html", final_day)]
     with _silenced(True):
         for kind, fmt, on in jobs:
             target = out / f"{kind}-{on.isoformat()}.{fmt}"
@@ -147,8 +154,15 @@ def _audit(directory: Path, quiet: bool) -> dict[str, bool]:
 
 def _summary(ws: Workspace, directory: Path, last_day: date, runs: int, reports: list[Path],
              audit_ok: dict[str, bool], seconds: float) -> None:
-    from kfworkflow.demo.summary import assignment_counts, last_places, target_progress
+    from kfworkflow.demo.summary import (
+        assignment_counts,
+        example_project,
+        last_places,
+        target_progress,
+    )
+    from kfworkflow.reports.messages import messages
 
+    words = messages("zh")
     policies = ws.policies
     echo = click.echo
     echo("")
@@ -160,29 +174,34 @@ def _summary(ws: Workspace, directory: Path, last_day: date, runs: int, reports:
                 continue
             echo(f"\n攻坚目标 targets on {on}:")
             for item in target_progress(session, policies, on):
-                mark = {True: "达成 met", False: "未达 missed", None: "—"}[item.met]
-                echo(f"  {item.target.title}: {item.shown()}  [{mark}]")
+                echo(f"  {item.target.title}: {item.shown()}  [{item.mark()}]")
         counts = assignment_counts(session)
         places = last_places(session, policies)
-    by_level = ", ".join(f"{LEVEL_NAMES.get(k, k)} {v}" for k, v in
+        example = example_project(session)
+    by_level = "，".join(f"{LEVEL_NAMES.get(k, k)} {v}" for k, v in
                          sorted(counts["by_level"].items(),
                                 key=lambda kv: list(LEVEL_NAMES).index(kv[0])
                                 if kv[0] in LEVEL_NAMES else 9))
-    echo(f"\n交办 assignments: {counts['total']} ({by_level}); escalated: {counts['escalated']}; "
-         f"by status: {counts['by_status']}")
+    by_status = "，".join(f"{words.get('status_' + k, k)} {v}"
+                          for k, v in sorted(counts["by_status"].items()))
+    echo(f"\n交办事项 assignments: {counts['total']} 项（当前层级 by current level: {by_level}）")
+    echo(f"  曾升级 escalated at least once: {counts['escalated']}；"
+         f"当前状态 by status: {by_status}")
     for period, county in places:
         year, month = (int(p) for p in period.split("-"))
         ranked = f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
         echo(f"末位表态 last place of {ranked} (ranked {period}-01): {county}")
-    echo(f"\npasses run: {runs}")
+    echo(f"\n调度 passes run: {runs}")
     if audit_ok:
-        echo("audit: " + ", ".join(f"{k} {'ok' if v else 'FAILED'}" for k, v in audit_ok.items()))
+        echo("审计 audit: " + ", ".join(f"{k} {'ok' if v else 'FAILED'}"
+                                      for k, v in audit_ok.items()))
     for path in reports:
-        echo(f"report: {path}")
-    echo("\nTry next:")
-    echo(f"  kfw -w {directory} status")
-    echo(f"  kfw -w {directory} assignments list --level city")
-    echo(f"  kfw -w {directory} audit explain --project <code from the list above>")
+        echo(f"报告 report: {path}")
+    echo("\n接下来可以试试 Try next:")
+    echo(f"  kfw -w {directory} status --as-of {last_day}")
+    echo(f"  kfw -w {directory} assignments list --level city --as-of {last_day}")
+    if example:
+        echo(f"  kfw -w {directory} audit explain --project {example}")
 
 
 def register(cli: click.Group) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import date
 from typing import Any
 
 import click
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from kfworkflow.cli.context import pass_workspace
+from kfworkflow.cli.context import DATE, pass_workspace
 from kfworkflow.cli.output import echo_json, echo_table, json_option
 from kfworkflow.engine.workspace import Workspace
 from kfworkflow.lifecycle.assignments import ESCALATED, IN_PROGRESS, NEW, OVERDUE
@@ -72,9 +73,11 @@ def _passes(workspace: Workspace) -> dict[str, Any]:
 
 
 @click.command("status")
+@click.option("--as-of", "as_of", type=DATE,
+              help="Count items past their deadline as of this date; default today.")
 @json_option
 @pass_workspace
-def status_command(workspace: Workspace, as_json: bool) -> None:
+def status_command(workspace: Workspace, as_of: date | None, as_json: bool) -> None:
     """Projects by category and state, lights by county, open assignments, the passes
     (last and next run of each kind, and any the scheduler gave up on)."""
     policies = workspace.policies
@@ -82,7 +85,7 @@ def status_command(workspace: Workspace, as_json: bool) -> None:
         counts = ledger_counts(session)
         counts["last_report_on"] = last_report_on(session)
         lights_on, lights = _lights_by_county(session)
-        assignments = _assignments(session, workspace.today())
+        assignments = _assignments(session, as_of or workspace.today())
     data = {**counts, "lights_on": lights_on, "lights_by_county": lights,
             "assignments": assignments, "passes": _passes(workspace),
             "failed_passes": _failures(workspace)}

@@ -31,6 +31,21 @@ class TargetProgress:
     value: float | None
     met: bool | None
 
+    @property
+    def tracked(self) -> bool:
+        """Whether the ledger and reports hold what the target measures."""
+        return self.target.metric in RATE_OF or self.target.metric in COUNT_OF or (
+            self.target.metric == "completed_investment")
+
+    def mark(self) -> str:
+        if not self.tracked:
+            return "未统计 not tracked: the ledger holds no such figure"
+        if self.met:
+            return "达成 met"
+        if self.on < self.target.due:
+            return f"进行中 in progress, due {self.target.due}"
+        return "—" if self.met is None else "未达 missed"
+
     def shown(self) -> str:
         if self.value is None:
             return "—"
@@ -103,3 +118,11 @@ def last_places(session: Session, policies: Policies) -> list[tuple[str, str]]:
             worst[row.period] = candidate
     return [(period, names.get(county, county)) for period, (_, _, county) in sorted(
         worst.items())]
+
+
+def example_project(session: Session) -> str | None:
+    """A project whose story is worth explaining: the one with the most escalated item."""
+    row = session.execute(
+        select(col(Assignment.project_code)).where(col(Assignment.subject_kind) == "project")
+        .order_by(col(Assignment.escalations).desc(), col(Assignment.id)).limit(1)).first()
+    return None if row is None else str(row[0])
