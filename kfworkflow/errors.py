@@ -22,6 +22,7 @@ Each error message names what was wrong, where, and what was expected.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class KfwError(Exception):
     """Base of every error kfworkflow raises on purpose."""
 
     exit_code = 1
+    # more about the error as data: merged into the error object that ``--json`` prints
+    details: dict[str, Any] | None = None
 
 
 class ConfigError(KfwError):

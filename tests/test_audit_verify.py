@@ -102,6 +102,30 @@ def test_the_hash_is_over_the_canonical_encoding_not_the_stored_text(log: Worksp
     assert found is not None and (found.kind, found.record_id) == ("altered", 6)
 
 
+@pytest.mark.parametrize(("column", "value"), [("inputs", "{not json"),
+                                              ("outcome", "[1, 2"),
+                                              ("as_of", "2022-13-45")])
+def test_content_that_is_not_a_record_is_named_as_altered(
+        log: Workspace, capsys: pytest.CaptureFixture[str], column: str, value: str) -> None:
+    """Editing a field into something unreadable (not JSON, not a date) must not stop the
+    walk: the record is named like any other alteration."""
+    if column == "as_of" and log.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's date column refuses a date that does not exist")
+    drop_guards(log.engine)
+    stored = decision_row(log.engine, 5)
+    execute(log.engine, f"UPDATE decision SET {column} = :v WHERE id = 5", v=value)
+    found = verify(log).first_break
+    assert found is not None
+    assert (found.kind, found.record_id, found.found) == ("altered", 5, stored["hash"])
+    result = cli(log, capsys, "verify", "--json")
+    assert result.exit_code == 3
+    data = json.loads(result.out)
+    assert (data["ok"], data["checked"]) == (False, 4)
+    assert (data["break"]["kind"], data["break"]["record"], data["break"]["found"]) == (
+        "altered", 5, stored["hash"])
+    assert data["findings"][0]["code"] == "KFW-A001"
+
+
 def test_an_altered_and_rehashed_record_is_named(log: Workspace) -> None:
     drop_guards(log.engine)
     stored = decision_row(log.engine, 7)

@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, Row, Table, func, select
+from sqlalchemy import ColumnElement, Connection, Row, String, Table, func, select
+from sqlalchemy import cast as sql_cast
 
 from kfworkflow.errors import InputError
 
@@ -286,11 +287,18 @@ def verify_log(conn: Connection, *, anchor: tuple[int, str] | None = None,
     if total is not None:
         total(count)
     table = decision_table()
-    columns = [table.c[name] for name in STORED_ORDER]
+    # as_of as stored text: a date edited into something that is not a date must be reported
+    # as an altered record, not stop the walk
+    columns = [cast_to_text(table.c.as_of) if name == "as_of" else table.c[name]
+               for name in STORED_ORDER]
     rows = cast(Iterator[Sequence[Any]], stream_decisions(conn, upper_id=upper, columns=columns))
     # STORED_ORDER: id 1, pass_run_id 2, prev_hash 12, hash 13
     links = (ChainLink(row[1], row[12], row[13], verified_hash(row), row[2]) for row in rows)
     return walk(links, anchor=anchor, progress=progress)
+
+
+def cast_to_text(column: Any) -> Any:
+    return sql_cast(column, String).label(column.name)
 
 
 def anchor_from_manifest(data: Mapping[str, Any]) -> tuple[int, str]:

@@ -85,11 +85,13 @@ def audit_verify(workspace: Workspace, anchor: Path | None, as_json: bool) -> No
     found = report.first_break
     if not as_json:
         click.echo("\n".join(chain_report_text(report)))
-    raise AuditBreakError(
+    error = AuditBreakError(
         f"the decision log is broken at record {found.record_id} ({found.kind}); "
         f"{report.checked} record(s) before it verified",
         [Finding(BREAK_CODES[found.kind], found.message, file="decision",
                  line=found.record_id)])
+    error.details = report.to_dict()  # --json: ok, checked, and the break field by field
+    raise error
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:

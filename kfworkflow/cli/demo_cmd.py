@@ -42,10 +42,15 @@ def _silenced(quiet: bool) -> Iterator[None]:
         yield
 
 
-def _kfw(directory: Path, *args: str) -> int:
+def _kfw(ws: Workspace, *args: str) -> int:
+    """Run a ``kfw`` command on the demo's workspace and database, as a user would."""
     from kfworkflow.cli.main import main
 
-    return main(["-w", str(directory), "--actor", "demo", *args])
+    return main([*_target(ws), "--actor", "demo", *args])
+
+
+def _target(ws: Workspace) -> list[str]:
+    return ["-w", str(ws.root), *(["--db", ws.db] if ws.db else [])]
 
 
 def _has_command(name: str) -> bool:
@@ -91,8 +96,11 @@ def demo_command(workspace: Workspace, directory: Path, until: datetime, quiet: 
     say(f"台账 ledger: {outcome.result.created} 个项目 projects, {outcome.tasks} 项任务 tasks "
         f"← {ledger_file}")
     with _silenced(True):
-        _kfw(directory, "rules", "publish", "--effective-from", PLAN_DATE.isoformat(),
-             "--note", "汴政办〔2022〕48号 攻坚方案默认规则")
+        published = _kfw(ws, "rules", "publish", "--effective-from", PLAN_DATE.isoformat(),
+                         "--note", "汴政办〔2022〕48号 攻坚方案默认规则")
+    if published != 0:
+        raise click.ClickException("the demo could not publish its rules (run "
+                                   f"`kfw {' '.join(_target(ws))} rules publish` to see why)")
     days = [(d, rows) for d, rows in simulate_campaign(ledger) if d <= last_day]
     stalled = {code for code, script in plan_campaign(ledger).scripts.items() if script.stall}
     runs = cleared = 0
@@ -116,18 +124,20 @@ def demo_command(workspace: Workspace, directory: Path, until: datetime, quiet: 
         runs += len(run_once(ws).records)
     say(f"调度 passes: {runs} 次，经调度器补跑路径运行 (run through the scheduler's catch-up); "
         f"{cleared} 项交办事项由承办单位办结并销号 (closed out by their recipients)")
-    reports = _render_reports(directory, last_day, final_day, quiet)
-    audit_ok = _audit(directory, quiet)
+    reports = _render_reports(ws, last_day, final_day, quiet)
+    audit_ok = _audit(ws, quiet)
     _summary(ws, directory, last_day, runs, reports, audit_ok, time.perf_counter() - started)
+    if not all(audit_ok.values()):
+        raise click.ClickException("the audit of the demo's decision log failed (see above)")
 
 
-def _render_reports(directory: Path, last_day: date, final_day: date, quiet: bool
+def _render_reports(ws: Workspace, last_day: date, final_day: date, quiet: bool
                     ) -> list[Path]:
     """The documents as of the last passes: the daily bulletin of the last campaign day, the
     weekly list and the monthly ranking of the first working morning after it."""
     if not _has_command("report"):
         return []
-    out = directory / "reports"
+    out = ws.root / "reports"
     out.mkdir(exist_ok=True)
     written = []
     jobs = [("daily", "html", last_day), ("weekly", "html", final_day),
@@ -135,21 +145,21 @@ def _render_reports(directory: Path, last_day: date, final_day: date, quiet: boo
     with _silenced(True):
         for kind, fmt, on in jobs:
             target = out / f"{kind}-{on.isoformat()}.{fmt}"
-            if _kfw(directory, "report", kind, "--as-of", on.isoformat(), "--format", fmt,
+            if _kfw(ws, "report", kind, "--as-of", on.isoformat(), "--format", fmt,
                     "--out", str(target)) == 0:
                 written.append(target)
         dashboard = out / "dashboard"
-        if _kfw(directory, "report", "dashboard", "--out", str(dashboard)) == 0:
+        if _kfw(ws, "report", "dashboard", "--out", str(dashboard)) == 0:
             written.append(dashboard / "index.html")
     return written
 
 
-def _audit(directory: Path, quiet: bool) -> dict[str, bool]:
+def _audit(ws: Workspace, quiet: bool) -> dict[str, bool]:
     if not _has_command("audit"):
         return {}
     with _silenced(True):
-        return {"verify": _kfw(directory, "audit", "verify") == 0,
-                "replay": _kfw(directory, "audit", "replay") == 0}
+        return {"verify": _kfw(ws, "audit", "verify") == 0,
+                "replay": _kfw(ws, "audit", "replay") == 0}
 
 
 def _summary(ws: Workspace, directory: Path, last_day: date, runs: int, reports: list[Path],
@@ -198,10 +208,11 @@ def _summary(ws: Workspace, directory: Path, last_day: date, runs: int, reports:
     for path in reports:
         echo(f"报告 report: {path}")
     echo("\n接下来可以试试 Try next:")
-    echo(f"  kfw -w {directory} status --as-of {last_day}")
-    echo(f"  kfw -w {directory} assignments list --level city --as-of {last_day}")
+    kfw = "kfw " + " ".join(_target(ws))
+    echo(f"  {kfw} status --as-of {last_day}")
+    echo(f"  {kfw} assignments list --level city --as-of {last_day}")
     if example:
-        echo(f"  kfw -w {directory} audit explain --project {example}")
+        echo(f"  {kfw} audit explain --project {example}")
 
 
 def register(cli: click.Group) -> None:

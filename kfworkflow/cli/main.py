@@ -59,8 +59,9 @@ for module in (db_cmd, ledger_cmd, project_cmds, rules_cmd, calendar_cmd, status
 def _report(error: KfwError, as_json: bool) -> None:
     findings = getattr(error, "findings", [])
     if as_json:
+        details = getattr(error, "details", None) or {}
         click.echo(dumps({"error": str(error), "code": type(error).__name__,
-                          "findings": [f.to_dict() for f in findings]}))
+                          "findings": [f.to_dict() for f in findings], **details}))
     click.echo(f"Error: {error}", err=True)
     for finding in findings[:200]:
         click.echo(f"  {finding}", err=True)

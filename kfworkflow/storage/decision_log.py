@@ -80,14 +80,19 @@ def verified_hash(values: Sequence[Any]) -> str:
      calendar_version, inputs, outcome, reason, prev_hash, recorded) = values
     fields = {"format": format_, "id": record_id, "pass_run_id": pass_run_id,
               "subject_kind": subject_kind, "subject_key": subject_key,
-              "as_of": as_of.isoformat(), "rule_id": rule_id, "revision": revision,
-              "calendar_version": calendar_version, "reason": reason, "prev_hash": prev_hash}
+              "as_of": as_of if isinstance(as_of, str) else as_of.isoformat(),
+              "rule_id": rule_id, "revision": revision, "calendar_version": calendar_version,
+              "reason": reason, "prev_hash": prev_hash}
     try:
         if _fast_hash(fields, inputs, outcome) == recorded:
             return str(recorded)
     except (TypeError, ValueError):
         pass
-    return record_hash({**fields, "inputs": json.loads(inputs), "outcome": json.loads(outcome)})
+    try:
+        return record_hash({**fields, "inputs": json.loads(inputs),
+                            "outcome": json.loads(outcome)})
+    except (TypeError, ValueError) as exc:  # edited into something that is not a record
+        return f"(no hash: the stored content cannot be read — {type(exc).__name__}: {exc})"
 
 
 def row_fields(row: Decision) -> dict[str, Any]:
