@@ -113,6 +113,25 @@ def test_resolve_then_close_out_records_who_when_and_why(assigned: Workspace) ->
     ]
 
 
+def test_a_batch_resolves_and_closes_out_all_or_nothing(assigned: Workspace) -> None:
+    set_day(assigned, date(2022, 9, 30))
+    before = events(assigned, "2022-W39-0001")
+    with pytest.raises(NotFoundError, match=r"^no assignment numbered '2022-W39-0099' "):
+        items.resolve_and_close_out(assigned, [("2022-W39-0001", "调剂指标", "批复"),
+                                               ("2022-W39-0099", "已解决", "照片")])
+    assert events(assigned, "2022-W39-0001") == before  # the first one was rolled back too
+    with pytest.raises(InputError, match=r"^evidence for the close-out of 2022-W39-0001 is "
+                                         r"required: evidence$"):
+        items.resolve_and_close_out(assigned, [("2022-W39-0001", "调剂指标", " ")])
+    assert items.resolve_and_close_out(assigned, [("2022-W39-0001", " 调剂指标 ", "批复")]) == 1
+    assert events(assigned, "2022-W39-0001")[1:] == [
+        ("new", "resolved", "city", "tester", at(date(2022, 9, 30)), "调剂指标"),
+        ("resolved", "closed_out", "city", "tester", at(date(2022, 9, 30)), "销号：批复")]
+    shown = items.show_assignment(assigned, "2022-W39-0001")
+    assert (shown["status"], shown["resolution_note"], shown["evidence"]) == (
+        "closed_out", "调剂指标", "批复")
+
+
 def test_changes_need_their_text_and_the_right_unit(assigned: Workspace) -> None:
     with pytest.raises(InputError, match=r"^a note saying how it was resolved is required: "
                                          r"--note$"):

@@ -25,7 +25,7 @@ def _draw(number: str) -> int:
 
 def work_assignments(workspace: Workspace, day: date, stalled: Collection[str]) -> int:
     """Resolve and close out the items their recipients clear on ``day``; returns how many."""
-    cleared = 0
+    cleared = []
     for item in items.list_assignments(workspace, status="open", on=day):
         if item["status"] not in OPEN or item["project"] in stalled:
             continue
@@ -33,9 +33,6 @@ def work_assignments(workspace: Workspace, day: date, stalled: Collection[str]) 
         working_day_before = deadline is not None and day >= deadline
         if not working_day_before or _draw(item["number"]) >= CLEARS.get(item["level"], 0):
             continue
-        items.resolve(workspace, item["number"],
-                      note=f"{item['recipient']}已协调解决（{day.isoformat()}）")
-        items.close_out(workspace, item["number"],
-                        evidence=f"{day.isoformat()} 现场核查，问题已解决")
-        cleared += 1
-    return cleared
+        cleared.append((item["number"], f"{item['recipient']}已协调解决（{day.isoformat()}）",
+                        f"{day.isoformat()} 现场核查，问题已解决"))
+    return items.resolve_and_close_out(workspace, cleared) if cleared else 0

@@ -7,6 +7,7 @@ so a pass and a coordinator never change the same item at once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -187,21 +188,45 @@ def _change(workspace: Workspace, number: str, event: str, reason: str,
             **fields: Any) -> dict[str, Any]:
     with write_session(workspace.ready_engine()) as session:
         lock_log(session)
-        item = _get(session, number)
-        before = item.status
-        item.status = LIFECYCLE.apply(before, event)
-        for name, value in fields.items():
-            setattr(item, name, value)
-        session.add(item)
-        session.flush()
-        assert item.id is not None
-        session.add(AssignmentEvent(assignment_id=item.id, from_status=before,
-                                    to_status=item.status, level=item.level,
-                                    at=workspace.clock.now(), actor=workspace.actor,
-                                    reason=reason, deadline_on=item.deadline_on))
-        session.flush()
+        item = _apply(session, workspace, number, event, reason, **fields)
         return assignment_dict(item, _numbers(session, {i for i in (
             item.parent_id, item.reopened_from_id) if i}))
+
+
+def _apply(session: Session, workspace: Workspace, number: str, event: str, reason: str,
+           **fields: Any) -> Assignment:
+    item = _get(session, number)
+    before = item.status
+    item.status = LIFECYCLE.apply(before, event)
+    for name, value in fields.items():
+        setattr(item, name, value)
+    session.add(item)
+    session.flush()
+    assert item.id is not None
+    session.add(AssignmentEvent(assignment_id=item.id, from_status=before,
+                                to_status=item.status, level=item.level,
+                                at=workspace.clock.now(), actor=workspace.actor,
+                                reason=reason, deadline_on=item.deadline_on))
+    session.flush()
+    return item
+
+
+def resolve_and_close_out(workspace: Workspace,
+                          cleared: Sequence[tuple[str, str, str]]) -> int:
+    """Each (number, note, evidence): resolved by its recipient with the note, then closed out
+    by the assigning level with the evidence — every change an event, as one by one — in ONE
+    transaction for the whole batch: all of them or, on any error, none."""
+    for number, note, evidence in cleared:
+        _required(note, f"a note saying how {number} was resolved", "note")
+        _required(evidence, f"evidence for the close-out of {number}", "evidence")
+    with write_session(workspace.ready_engine()) as session:
+        lock_log(session)
+        for number, note, evidence in cleared:
+            note, evidence = note.strip(), evidence.strip()
+            _apply(session, workspace, number, "resolve", note, resolution_note=note)
+            _apply(session, workspace, number, "close_out", f"销号：{evidence}",
+                   evidence=evidence)
+    return len(cleared)
 
 
 def start(workspace: Workspace, number: str, *, note: str | None = None) -> dict[str, Any]:

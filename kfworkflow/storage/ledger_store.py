@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from kfworkflow.errors import Finding, ImportRejectedError, TransitionError
 from kfworkflow.ledger.records import DailyRecord, ProjectRecord, TaskRecord
 from kfworkflow.lifecycle.milestones import MilestoneLifecycle
+from kfworkflow.storage.decision_log import bulk_insert
 from kfworkflow.storage.models import (
     DailyReport,
     MilestoneEvent,
@@ -294,8 +295,8 @@ def apply_daily(
     if findings:
         raise ImportRejectedError(f"{file}: {len(findings)} row(s) cannot be applied", findings)
     if new_reports:
-        # Core bulk insert: building thousands of ORM objects costs more than the write itself.
-        session.execute(insert(DailyReport), new_reports)
+        # one executemany: building thousands of ORM objects costs more than the write itself
+        bulk_insert(session, DailyReport.__table__, new_reports)  # type: ignore[attr-defined]
     result.counties = sorted(counties)
     return result
 
