@@ -27,8 +27,10 @@ from kfworkflow.storage.models import (
     ProjectTask,
 )
 from kfworkflow.storage.projects import (
+    ProjectRef,
     chunks,
     open_problem,
+    project_refs,
     projects_by_code,
     record_milestone,
 )
@@ -77,11 +79,12 @@ def apply_ledger(
     existing = projects_by_code(session, [r.code for r in records], lock=True)
     milestone_rows = _milestone_rows(session, [p.id for p in existing.values() if p.id])
     findings: list[Finding] = []
+    new = [r for r in records if r.code not in existing]
+    _create(session, new, source=source, now=now, actor=actor)
+    result.created += len(new)
     for record in records:
         project = existing.get(record.code)
         if project is None:
-            _create(session, record, source=source, now=now, actor=actor)
-            result.created += 1
             continue
         changes = _update(session, project, record, milestone_rows.get(project.id or 0, {}),
                           source=source, now=now, actor=actor)
@@ -114,29 +117,37 @@ def _milestone_rows(session: Session, project_ids: Sequence[int]
     return rows
 
 
-def _create(session: Session, record: ProjectRecord, *, source: str, now: datetime,
-            actor: str) -> None:
-    assert record.state is not None
-    reached_on = record.actual.get(record.state)
-    project = Project(
-        code=record.code,
-        **{name: getattr(record, name) for name in PROJECT_FIELDS},
-        state=record.state,
-        state_on=reached_on,
-        source=source,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(project)
+def _create(session: Session, records: Sequence[ProjectRecord], *, source: str,
+            now: datetime, actor: str) -> None:
+    """New projects with their milestones and the event that puts each in its first state:
+    the projects in one flush (for their ids), the rest with one executemany each."""
+    projects = []
+    for record in records:
+        assert record.state is not None
+        projects.append(Project(
+            code=record.code,
+            **{name: getattr(record, name) for name in PROJECT_FIELDS},
+            state=record.state,
+            state_on=record.actual.get(record.state),
+            source=source,
+            created_at=now,
+            updated_at=now,
+        ))
+    session.add_all(projects)
     session.flush()
-    assert project.id is not None
-    for milestone in dict.fromkeys([*record.planned, *record.actual]):
-        session.add(ProjectMilestone(project_id=project.id, milestone=milestone,
-                                     planned_on=record.planned.get(milestone),
-                                     actual_on=record.actual.get(milestone)))
-    session.add(MilestoneEvent(project_id=project.id, from_state=None, to_state=record.state,
-                               occurred_on=reached_on, recorded_at=now, actor=actor,
-                               source=source, reason="imported from the ledger"))
+    milestones: list[dict[str, object]] = []
+    events: list[dict[str, object]] = []
+    for project, record in zip(projects, records, strict=True):
+        assert project.id is not None
+        for milestone in dict.fromkeys([*record.planned, *record.actual]):
+            milestones.append({"project_id": project.id, "milestone": milestone,
+                               "planned_on": record.planned.get(milestone),
+                               "actual_on": record.actual.get(milestone)})
+        events.append({"project_id": project.id, "from_state": None, "to_state": project.state,
+                       "occurred_on": project.state_on, "recorded_at": now, "actor": actor,
+                       "source": source, "reason": "imported from the ledger"})
+    bulk_insert(session, ProjectMilestone.__table__, milestones)  # type: ignore[attr-defined]
+    bulk_insert(session, MilestoneEvent.__table__, events)  # type: ignore[attr-defined]
 
 
 def _update(session: Session, project: Project, record: ProjectRecord,
@@ -242,7 +253,12 @@ def apply_daily(
     result = DailyImportResult()
     file = file or source
     label = {"code": "项目代码", "report_on": "填报日期", "milestone": "里程碑", **(columns or {})}
-    projects = projects_by_code(session, [r.code for r in records], lock=True)
+    # the ORM object only for the projects whose state or problems change (most rows are
+    # figures only: loading 1,000s of ORM objects per report costs more than the import)
+    refs = project_refs(session, [r.code for r in records], lock=True)
+    changing = projects_by_code(session, [r.code for r in records if r.milestone or (
+        r.problem_type and r.problem_title)], lock=True)
+    projects: dict[str, Project | ProjectRef] = {**refs, **changing}
     findings: list[Finding] = []
     latest = _latest_reports(session, [p.id for p in projects.values() if p.id is not None],
                              sorted({r.report_on for r in records}))
@@ -280,14 +296,16 @@ def apply_daily(
             on = record.milestone_on or record.report_on
             if not (project.state == record.milestone and project.state_on == on):
                 try:
-                    record_milestone(session, lifecycle, project, record.milestone, on,
-                                     today=today, now=now, actor=actor, source=source)
+                    record_milestone(session, lifecycle, changing[record.code],
+                                     record.milestone, on, today=today, now=now, actor=actor,
+                                     source=source)
                     result.milestones += 1
                 except TransitionError as exc:
                     findings.append(Finding("KFW-L010", str(exc), file=file, line=record.row,
                                             column_name=label["milestone"]))
         if record.problem_type and record.problem_title:
-            _, created = open_problem(session, project, type_=record.problem_type,
+            _, created = open_problem(session, changing[record.code],
+                                      type_=record.problem_type,
                                       level=record.problem_level or "county",
                                       title=record.problem_title, opened_on=record.report_on,
                                       now=now, actor=actor, source=source)

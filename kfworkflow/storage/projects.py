@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -41,6 +41,30 @@ def projects_by_code(session: Session, codes: Sequence[str], *, lock: bool = Fal
             query = query.with_for_update()
         for project in session.execute(query).scalars():
             found[project.code] = project
+    return found
+
+
+class ProjectRef(NamedTuple):
+    """What most readers of a project need, without loading the ORM object."""
+
+    id: int
+    code: str
+    county: str
+    state: str
+    state_on: date | None
+
+
+def project_refs(session: Session, codes: Sequence[str], *, lock: bool = False
+                 ) -> dict[str, ProjectRef]:
+    found: dict[str, ProjectRef] = {}
+    for part in chunks(list(dict.fromkeys(codes))):
+        query = select(col(Project.id), col(Project.code), col(Project.county),
+                       col(Project.state), col(Project.state_on)).where(
+            col(Project.code).in_(part))
+        if lock:
+            query = query.with_for_update()
+        for row in session.execute(query):
+            found[row[1]] = ProjectRef(*row)
     return found
 
 
