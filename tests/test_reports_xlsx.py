@@ -29,6 +29,11 @@ def test_daily_workbook_cell_by_cell(tmp_path: Path) -> None:
     assert workbook.sheetnames == ["分县区汇总", "分类别分县区情况", "未填报县区"]
     sheet = workbook["分县区汇总"]
     assert sheet.freeze_panes == "A2"
+    # printed A4 landscape, one page wide, the header row on every page
+    assert (sheet.page_setup.paperSize, sheet.page_setup.orientation) == (9, "landscape")
+    assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage is True
+    assert sheet.print_title_rows == "$1:$1"
     header, lankao, qixian, longting, total = rows(path, 0)
     assert header == [
         "县区", "项目数", "应开工项目数", "已开工项目数", "项目开工率", "项目开工率较上日",

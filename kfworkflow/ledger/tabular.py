@@ -459,6 +459,18 @@ def _fill_worksheet(path: Path, worksheet: Worksheet, sheet: XlsxSheet) -> None:
         auto = min(max(display_width + _WIDTH_PADDING, _WIDTH_MIN), _WIDTH_MAX)
         worksheet.column_dimensions[get_column_letter(index + 1)].width = widths.get(index, auto)
     worksheet.freeze_panes = "A2"
+    _print_setup(worksheet)
+
+
+def _print_setup(worksheet: Worksheet) -> None:
+    """Printed as it is read: A4 landscape, every column on one page width (as many pages
+    long as it takes), the header row repeated on each page."""
+    worksheet.page_setup.paperSize = worksheet.PAPERSIZE_A4
+    worksheet.page_setup.orientation = worksheet.ORIENTATION_LANDSCAPE
+    worksheet.page_setup.fitToWidth = 1
+    worksheet.page_setup.fitToHeight = 0
+    worksheet.sheet_properties.pageSetUpPr.fitToPage = True
+    worksheet.print_title_rows = "1:1"
 
 
 def _check_titles(path: Path, titles: list[str]) -> None:
