@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import shutil
 import time
 from collections.abc import Iterator
@@ -69,16 +70,30 @@ def _has_command(name: str) -> bool:
 @pass_workspace
 def demo_command(workspace: Workspace, directory: Path, until: datetime, quiet: bool) -> None:
     """Replay the Kaifeng 2022 campaign: ledger, daily reports, passes, reports, audit."""
-    import logging
+    # catching up a campaign that "happened" in 2022 makes every pass late by design
+    with _log_level("kfworkflow.scheduler", logging.ERROR):
+        _demo(workspace, directory, until, quiet)
 
+
+@contextlib.contextmanager
+def _log_level(name: str, level: int) -> Iterator[None]:
+    """``name``'s level for the block, restored after (the demo may run inside a process)."""
+    logger = logging.getLogger(name)
+    before = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
+
+
+def _demo(workspace: Workspace, directory: Path, until: datetime, quiet: bool) -> None:
     from kfworkflow.demo.campaign import plan_campaign, simulate_campaign
     from kfworkflow.demo.files import write_daily_csv, write_ledger_xlsx
     from kfworkflow.demo.ledger_gen import generate_ledger
     from kfworkflow.demo.recipients import work_assignments
     from kfworkflow.scheduling import run_once
 
-    # catching up a campaign that "happened" in 2022 makes every pass late by design
-    logging.getLogger("kfworkflow.scheduler").setLevel(logging.ERROR)
     started = time.perf_counter()
     say = (lambda *_a, **_k: None) if quiet else click.echo
     last_day = min(until.date(), CAMPAIGN_END)
