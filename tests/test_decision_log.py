@@ -179,7 +179,7 @@ def test_bulk_insert_stores_values_exactly_as_sqlalchemy_does(workspace: Workspa
 
     from sqlalchemy import Column, Date, Integer, MetaData, String, Table, insert
 
-    from kfworkflow.storage.decision_log import bulk_insert
+    from kfworkflow.storage.bulk import bulk_insert
     from kfworkflow.storage.types import UtcDateTime
 
     table = Table(f"bulk_probe_{uuid.uuid4().hex[:8]}", MetaData(),

@@ -19,7 +19,8 @@ from sqlmodel import col
 from test_passes import at, build_ledger, publish_rules, run_all, set_day
 
 from kfworkflow.engine import passes
-from kfworkflow.engine.facts_loader import FactsLoader, History
+from kfworkflow.engine.facts_loader import FactsLoader
+from kfworkflow.engine.history import History
 from kfworkflow.engine.passes import run_pass
 from kfworkflow.engine.workspace import Workspace
 from kfworkflow.storage.db import write_session

@@ -17,11 +17,12 @@ from sqlalchemy import Table, select
 from sqlmodel import Session, col
 
 from kfworkflow.engine.assignments import last_sequence, week_prefix
-from kfworkflow.engine.facts_loader import keys_in
 from kfworkflow.evaluate.decision import Decision
 from kfworkflow.lifecycle.assignments import CLOSED_OUT, LIFECYCLE, NEW, OVERDUE
-from kfworkflow.storage.decision_log import Appended, bulk_insert
+from kfworkflow.storage.bulk import bulk_insert
+from kfworkflow.storage.decision_log import Appended
 from kfworkflow.storage.engine_models import Assignment, AssignmentEvent
+from kfworkflow.storage.queries import keys_in
 
 
 class AssignmentWriter:

@@ -29,12 +29,11 @@ from kfworkflow.config.policies import Policies, parse_policies
 from kfworkflow.engine.facts_loader import (
     OVERALL,
     FactsLoader,
-    History,
-    PriorLight,
     Subject,
     Units,
     worst,
 )
+from kfworkflow.engine.history import History, PriorLight
 from kfworkflow.engine.metrics import (
     TOTAL_KEY,
     MetricsAccumulator,
@@ -61,8 +60,9 @@ from kfworkflow.rules.facts import AGGREGATE_KINDS
 from kfworkflow.rules.ruleset import RuleSet, compile_source
 from kfworkflow.rules.spec import RuleSource, read_rules_text
 from kfworkflow.storage import rule_store
+from kfworkflow.storage.bulk import bulk_insert
 from kfworkflow.storage.db import is_sqlite, write_session
-from kfworkflow.storage.decision_log import Appended, DecisionAppender, bulk_insert
+from kfworkflow.storage.decision_log import Appended, DecisionAppender
 from kfworkflow.storage.engine_models import (
     MetricSnapshot,
     PassRun,

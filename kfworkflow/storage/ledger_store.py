@@ -17,7 +17,7 @@ from sqlmodel import Session, col
 from kfworkflow.errors import Finding, ImportRejectedError, TransitionError
 from kfworkflow.ledger.records import DailyRecord, ProjectRecord, TaskRecord
 from kfworkflow.lifecycle.milestones import MilestoneLifecycle
-from kfworkflow.storage.decision_log import bulk_insert
+from kfworkflow.storage.bulk import bulk_insert
 from kfworkflow.storage.models import (
     DailyReport,
     MilestoneEvent,

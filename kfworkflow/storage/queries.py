@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, String, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col
 
 from kfworkflow.storage.models import (
@@ -178,3 +180,13 @@ def project_history(session: Session, project: Project) -> list[dict[str, Any]]:
     items.extend(decision_history(session, project))
     items.sort(key=lambda i: (i["on"] or i["at"].date(), i["at"]))
     return items
+
+
+def keys_in(session: Session, column: Any, keys: Sequence[Any]) -> Any:
+    """``column IN keys`` with ONE bound parameter (a JSON array on SQLite, an array on
+    PostgreSQL): thousands of keys per chunk compile and bind in microseconds."""
+    if session.get_bind().dialect.name == "postgresql":
+        element = Integer() if keys and isinstance(keys[0], int) else String()
+        return column == any_(bindparam(None, list(keys), type_=ARRAY(element)))
+    values = func.json_each(json.dumps(list(keys), ensure_ascii=False)).table_valued("value")
+    return column.in_(select(values.c.value))

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from kfworkflow.engine.facts_loader import FactsLoader, History, Units
+from kfworkflow.engine.facts_loader import FactsLoader, Units
+from kfworkflow.engine.history import History
 from kfworkflow.engine.metrics import MetricsAccumulator, ScopeTotals, scope_metrics
 from kfworkflow.errors import NotFoundError
 from kfworkflow.reports.collect.common import (

@@ -10,7 +10,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from kfworkflow.engine.facts_loader import OVERALL, FactsLoader, History
+from kfworkflow.engine.facts_loader import OVERALL, FactsLoader
+from kfworkflow.engine.history import History
 from kfworkflow.lifecycle.assignments import LABELS as STATUS_LABELS
 from kfworkflow.reports.collect.common import (
     EFFECTIVE,

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from kfworkflow.engine.facts_loader import FactsLoader, History
+from kfworkflow.engine.facts_loader import FactsLoader
+from kfworkflow.engine.history import History
 from kfworkflow.engine.metrics import pro_rata
 from kfworkflow.lifecycle.assignments import CLOSED_OUT, RESOLVED
 from kfworkflow.lifecycle.milestones import ADJUSTED
