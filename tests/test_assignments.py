@@ -271,3 +271,16 @@ def test_cli_list_show_resolve_close_out_reopen(assigned: Workspace,
     unknown = cli(assigned, capsys, "assignments", "show", "2022-W01-0001")
     assert unknown.exit_code == 1
     assert unknown.err.startswith("Error: no assignment numbered '2022-W01-0001'")
+
+
+def test_status_counts_items_past_their_deadline_as_of_a_date(
+        assigned: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    """2022-W39-0001 is due 2022-10-08: not past it that day, past it the next."""
+    base = ("-w", str(assigned.root), "--db", assigned.db_url, "status")
+    on_time = run_cli(capsys, *base, "--as-of", "2022-10-08", "--json")
+    assert on_time.exit_code == 0, on_time.err
+    assert json.loads(on_time.out)["assignments"]["past_deadline"] == 0
+    late = run_cli(capsys, *base, "--as-of", "2022-10-09")
+    assert "open items past their deadline: 1" in late.out.splitlines()
+    bad = run_cli(capsys, *base, "--as-of", "2022-10-32")
+    assert bad.exit_code == 2 and "2022-10-32" in bad.err

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_audit_fixtures import compile_text
 
 from kfworkflow.config.defaults import default_policies_path
 from kfworkflow.config.policies import Policies, load_policies
@@ -17,8 +18,7 @@ from kfworkflow.evaluate.env import PassEnv
 from kfworkflow.evaluate.fastpath import group_function, group_source, is_simple
 from kfworkflow.evaluate.run import evaluate
 from kfworkflow.rules.facts import field_types
-from kfworkflow.rules.ruleset import RuleSet, compile_source, load_ruleset
-from kfworkflow.rules.spec import RuleSource, read_rules_text
+from kfworkflow.rules.ruleset import RuleSet, load_ruleset
 from kfworkflow.workcalendar import WorkCalendar
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,14 +33,6 @@ def policies() -> Policies:
 @pytest.fixture(scope="module")
 def calendar() -> WorkCalendar:
     return WorkCalendar.load()
-
-
-def compile_text(text: str, policies: Policies) -> RuleSet:
-    source = RuleSource()
-    read_rules_text(text, "fastpath.yaml", source)
-    ruleset, findings = compile_source(source, policies)
-    assert ruleset is not None and not findings, findings
-    return ruleset
 
 
 class CountingEnv:

@@ -285,7 +285,7 @@ def replay_records(records: Iterable[RecordedDecision], rulesets: RuleSets,
 
 def record_from_row(row: Any) -> RecordedDecision:
     """A decision row (ORM object or Core row) → ``RecordedDecision``."""
-    if isinstance(row, Row):  # positional access: several times faster than attributes
+    if isinstance(row, Row):  # one mapping lookup per field: cheaper than Row attributes
         values = row._mapping
         return RecordedDecision(
             id=int(values["id"]), pass_run_id=int(values["pass_run_id"]),
