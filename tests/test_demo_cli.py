@@ -48,3 +48,36 @@ def test_a_short_demo_runs_every_step_on_the_given_database(
                     "--project", explain, "--json")
     assert shown.exit_code == 0, shown.err
     assert json.loads(shown.out)
+
+
+def test_the_demo_stops_when_its_rules_cannot_be_published(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kfworkflow.cli import demo_cmd
+
+    real = demo_cmd._kfw
+    monkeypatch.setattr(demo_cmd, "_kfw", lambda ws, *args: 1 if args[:2] == (
+        "rules", "publish") else real(ws, *args))
+    directory = tmp_path / "demo"
+    result = run_cli(capsys, "demo", "--dir", str(directory), "--quiet", "--until",
+                     "2022-11-14")
+    assert result.exit_code == 1
+    assert result.err.strip() == (
+        f"Error: the demo could not publish its rules (run `kfw -w {directory} rules publish` "
+        "to see why)")
+    assert not (directory / "reports").exists()  # no pass ran, nothing was rendered
+
+
+def test_the_demo_fails_when_its_audit_fails(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kfworkflow.cli import demo_cmd
+
+    monkeypatch.setattr(demo_cmd, "_audit", lambda ws, quiet: {"verify": False,
+                                                               "replay": True})
+    result = run_cli(capsys, "demo", "--dir", str(tmp_path / "demo"), "--quiet", "--until",
+                     "2022-11-14")
+    assert result.exit_code == 1
+    assert "审计 audit: verify FAILED, replay ok" in result.out.splitlines()
+    assert result.err.strip() == ("Error: the audit of the demo's decision log failed "
+                                  "(see above)")
