@@ -30,7 +30,8 @@ from kfworkflow.errors import InputError, NotFoundError
 from kfworkflow.storage.db import read_session
 
 OVERDUE = {"number": "2022-W39-0001", "code": "P1", "name": "项目P1", "county": "qixian",
-           "county_name": "杞县", "task_force_leads": "市发改委", "status": "new",
+           "county_name": "杞县", "county_government": "杞县人民政府",
+           "task_force_leads": "市发改委", "status": "new",
            "level": "county", "deadline_on": date(2022, 10, 10), "exempt": False}
 
 

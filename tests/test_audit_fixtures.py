@@ -148,6 +148,7 @@ def project_facts(code: str, *, county: str = "qixian", county_name: str = "杞�
                   ) -> Subject:
     return Subject("project", code, {
         "code": code, "name": f"项目{code}", "county": county, "county_name": county_name,
+        "county_government": f"{county_name}人民政府",
         "category": "key_project", "task_force_leads": "市发改委",
         "planned.started": planned, "actual.started": started, "exempt": exempt,
         "exempt_reason": "用地手续调整" if exempt else None,

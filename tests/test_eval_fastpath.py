@@ -364,7 +364,7 @@ def test_varied_rules_spot_checks(policies: Policies, calendar: WorkCalendar) ->
     late = {"exempt": False, "actual.started": None, "planned.started": date(2022, 11, 21),
             "completed_investment": 10.0, "annual_investment": 0, "category": "special_bond",
             "finished": False, "streak.c_rate": 3, "light_streak.start": 1,
-            "county_name": "兰考县"}
+            "county_government": "兰考县人民政府"}
     decisions = list(evaluate(ruleset, "daily", "project", [("P9", late)], env))
 
     assert [(d.rule_id, d.group, d.reason, d.action) for d in decisions] == [
@@ -374,7 +374,7 @@ def test_varied_rules_spot_checks(policies: Policies, calendar: WorkCalendar) ->
         ("ungrouped_streak", "@ungrouped_streak", "第 4 次", "reminder"),
     ]
     assert decisions[0].inputs == {
-        "actual.started": None, "county_name": "兰考县", "exempt": False,
+        "actual.started": None, "county_government": "兰考县人民政府", "exempt": False,
         "exempt_reason": None, "planned.started": date(2022, 11, 21),
         "previous_light.start": None, "task_force_leads": None}
     assert decisions == list(evaluate(ruleset, "daily", "project", [("P9", late)], env,
@@ -386,9 +386,9 @@ def test_routed_and_escalated_rules_through_the_fast_path(policies: Policies,
     ruleset = compile_text(VARIED_RULES, policies)
     env = PassEnv(AS_OF, calendar)
     project = {"exempt": False, "actual.started": None, "planned.started": date(2022, 11, 1),
-               "county_name": "兰考县"}
+               "county_government": "兰考县人民政府"}
     assignment = {"number": "JB-7", "status": "open", "level": "county",
-                  "deadline_on": date(2022, 11, 21), "county_name": "兰考县"}
+                  "deadline_on": date(2022, 11, 21), "county_government": "兰考县人民政府"}
 
     (routed, *_) = evaluate(ruleset, "daily", "project", [("P1", project)], env)
     (escalated,) = evaluate(ruleset, "daily", "assignment", [("A1", assignment)], env)

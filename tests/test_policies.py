@@ -11,7 +11,9 @@ import pytest
 
 from kfworkflow.config.defaults import default_policies_path, default_rules_dir
 from kfworkflow.config.policies import load_policies, parse_policies
+from kfworkflow.engine.facts_loader import Units
 from kfworkflow.errors import RuleCheckError
+from kfworkflow.rules.reason import ReasonTemplate
 
 SHIPPED = default_policies_path().read_text(encoding="utf-8")
 
@@ -35,7 +37,7 @@ def test_the_shipped_policies_load() -> None:
     assert policies.county("开封") is None
     assert policies.milestones["in_production"] == "投产"
     assert policies.milestones["adjusted"] == "调出"
-    assert policies.ladder[0].recipient == "{{ county_name }}人民政府"
+    assert policies.ladder[0].recipient == "{{ county_government }}"
     assert (policies.ladder[0].deadline.amount, policies.ladder[0].deadline.unit) == (
         5, "working_days")
     assert len(policies.targets) == 12
@@ -187,3 +189,12 @@ def test_load_raises_with_every_finding(tmp_path: Path) -> None:
     with pytest.raises(RuleCheckError) as info:
         load_policies(path)
     assert [f.code for f in info.value.findings] == ["KFW-P002"]
+
+
+def test_the_county_rung_names_each_county_government_and_the_zone_committee() -> None:
+    policies = load_policies(default_policies_path())
+    rung = ReasonTemplate(policies.ladder[0].recipient)
+    units = Units(policies)
+    assert [rung.render({}, {}, units.unit_facts(county, "key_project", "key_project"))
+            for county in ("qixian", "shunhe", "demo_zone")] == [
+        "杞县人民政府", "顺河回族区人民政府", "城乡一体化示范区管委会"]

@@ -62,7 +62,7 @@ class Deadline:
 class LadderLevel:
     level: str
     name: str
-    recipient: str  # a reason-style template, e.g. "{{ county_name }}人民政府"
+    recipient: str  # a reason-style template, e.g. "{{ county_government }}"
     deadline: Deadline
 
 

@@ -71,6 +71,7 @@ class Units:
 
     def __init__(self, policies: Policies) -> None:
         self.county_names = {c.id: c.name for c in policies.counties}
+        self.governments = {c.id: c.government for c in policies.counties}
         self.task_forces = {t.id: t for t in policies.task_forces}
         self.categories = {c.id: c for c in policies.categories}
         self.problem_types = {p.id: p.name for p in policies.problem_types}
@@ -80,6 +81,7 @@ class Units:
         return {
             "county": county,
             "county_name": self.county_names.get(county, county),
+            "county_government": self.governments.get(county, county),
             "category": category,
             "task_force": task_force,
             "task_force_name": force.name if force else task_force,

@@ -30,6 +30,8 @@ def _f(name: str, type_: str, zh: str, en: str) -> FieldDoc:
 _PROJECT_UNIT = (
     _f("county", "str", "所属县区（id）", "county id"),
     _f("county_name", "str", "所属县区名称", "county name"),
+    _f("county_government", "str", "所属县区人民政府（管委会）",
+       "the county's government (or zone management committee)"),
     _f("category", "str", "项目类别（id）", "category id"),
     _f("task_force", "str", "牵头专班（id）", "task force id"),
     _f("task_force_name", "str", "牵头专班名称", "task force name"),

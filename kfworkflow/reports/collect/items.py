@@ -138,6 +138,7 @@ class RowBuilder:
             return item.recipient
         leads = self.leads.get(item.task_force, ())
         facts = {"county": item.county, "county_name": self.county_names.get(item.county, ""),
+                 "county_government": self.governments.get(item.county, ""),
                  "category": item.category, "task_force": item.task_force,
                  "task_force_leads": "、".join(leads)}
         return ReasonTemplate(rung.recipient).render({}, {}, facts)
