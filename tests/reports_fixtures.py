@@ -192,6 +192,12 @@ NEW_ITEMS = (
           reason="县级办结时限2022-11-18已过未解决，升级至市级协调"),
 )
 
+# The dashboard's open items on AS_OF: the weekly list's, less the one closed out, in the
+# latest state of each number.
+OPEN_ITEMS = tuple(sorted(
+    {i.number: i for i in [*(r.item for r in REVIEW), *NEW_ITEMS]
+     if i.status != "closed_out"}.values(), key=lambda i: i.number))
+
 LAGGING = (
     LaggingProject("2201-410202-04-01-000303", "龙亭区文旅综合体项目", "key_project",
                    "省市重点项目", "longting", "龙亭区", "龙亭区人民政府", "龙亭区文化旅游局",
@@ -312,4 +318,5 @@ def dashboard_site() -> DashboardSite:
                           ("市发展改革委", "市重点办"), ("key_project",)),
             TaskForceInfo("special_bond", "地方政府专项债券项目专班", ("市发展改革委", "市财政局"),
                           ("special_bond",))),
-        projects=PROJECTS)
+        projects=PROJECTS,
+        assignments=OPEN_ITEMS)

@@ -173,6 +173,59 @@ def test_dashboard_from_the_database(scenario: Workspace, tmp_path: Path) -> Non
     assert len(pages) == 1 + 3 + 9 + 30 + 3
 
 
+def test_the_dashboard_lists_items_a_daily_pass_created_after_the_weekly_list(
+        workspace: Workspace, tmp_path: Path) -> None:
+    """The scenario's rules with problems routed by the daily pass: problem 3 (T06, 通许县),
+    opened on Wednesday 10-12, is assigned by that day's daily pass, after the weekly list of
+    Monday 10-10. The dashboard of 10-12 lists it; the W41 list cannot."""
+    import re
+    import shutil
+
+    from test_passes import SCENARIO_RULES, build_ledger, publish_rules, run_all
+
+    rules = tmp_path / "rules"
+    shutil.copytree(SCENARIO_RULES, rules)
+    routing = rules / "routing.yaml"
+    text = routing.read_text(encoding="utf-8")
+    routed = text.replace("applies_to: problem\n    pass: weekly",
+                          "applies_to: problem\n    pass: daily")
+    assert routed != text
+    routing.write_text(routed, encoding="utf-8")
+    publish_rules(workspace, rules)
+    build_ledger(workspace)
+    on = date(2022, 10, 12)
+    run_all(workspace, on)
+    with read_session(workspace.ready_engine()) as session:
+        weekly = collect_weekly(session, on, workspace.calendar)
+        site = collect_site(session, on, workspace.calendar)
+    assert weekly.info.as_of == date(2022, 10, 10)
+    listed = {r.item.number for r in weekly.review.items} | {i.number for i in weekly.items}
+    assert "2022-W41-0002" not in listed
+    # open on 10-12: problem 1 (T03, routed by the daily of 09-26 to the city, escalated by W41
+    # to the province), Q01 and L01 (W40), problem 2 (L05, routed by the daily of Sunday 10-09,
+    # a make-up workday) and problem 3
+    assert [(a.number, a.county, a.level, a.status, a.assigned_on) for a in site.assignments] == [
+        ("2022-W39-0001", "tongxu", "province", "escalated", date(2022, 10, 10)),
+        ("2022-W40-0001", "qixian", "county", "new", date(2022, 10, 3)),
+        ("2022-W40-0002", "lankao", "county", "new", date(2022, 10, 3)),
+        ("2022-W40-0003", "lankao", "county", "new", date(2022, 10, 9)),
+        ("2022-W41-0001", "tongxu", "county", "new", on)]
+    out = tmp_path / "site"
+    write_dashboard(site, out)
+    tongxu = (out / "counties" / "tongxu.html").read_text(encoding="utf-8")
+    table = re.search(r'<table id="assignments">.*?</table>', tongxu, re.S)
+    assert table is not None and re.findall(r'<tr>\n?<td class="c nw">([^<]+)</td>',
+                                            table.group(0)) == ["2022-W39-0001", "2022-W41-0001"]
+    index = (out / "index.html").read_text(encoding="utf-8")
+    forces = re.search(r'<table id="task-forces">.*?</table>', index, re.S)
+    assert forces is not None
+    open_by_force = {name: int(count) for name, count in re.findall(
+        r'<tr><td><a href="task-forces/[^"]+">([^<]+)</a></td>.*?<td class="n">(\d+)</td></tr>',
+        forces.group(0))}
+    assert {name: n for name, n in open_by_force.items() if n} == {
+        "省市重点项目和“三个一批”项目专班": 3, "“保交楼”项目专班": 2}
+
+
 def test_documents_from_the_scenario_match_their_golden_files(scenario: Workspace) -> None:
     renderer = Renderer("zh")
     with read_session(scenario.ready_engine()) as session:

@@ -433,6 +433,8 @@ class DashboardSite:
     monthly: MonthlyRanking | None
     task_forces: tuple[TaskForceInfo, ...]
     projects: tuple[ProjectTimeline, ...]
+    # every item not closed out on the dashboard's date (not only those on the weekly list)
+    assignments: tuple[AssignmentRow, ...]
 
 
 @dataclass(frozen=True)

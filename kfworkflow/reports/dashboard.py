@@ -22,11 +22,11 @@ from typing import Any
 from kfworkflow.errors import InputError
 from kfworkflow.reports import charts
 from kfworkflow.reports.context import (
-    AssignmentRow,
     CountyPage,
     DashboardSite,
     Document,
     TaskForcePage,
+    level_status_counts,
 )
 from kfworkflow.reports.render import Renderer, document_charts
 
@@ -73,17 +73,8 @@ class Links:
         return f"{self.root}projects/{slug(code)}.html"
 
 
-def all_assignments(site: DashboardSite) -> tuple[AssignmentRow, ...]:
-    """Every item on the weekly list (review and new), the latest state of each number."""
-    items: dict[str, AssignmentRow] = {}
-    for row in (*(r.item for r in site.weekly.review.items), *site.weekly.items):
-        items[row.number] = row
-    return tuple(items.values())
-
-
 def county_pages(site: DashboardSite) -> tuple[CountyPage, ...]:
     scores = {r.county: r for r in site.monthly.rows} if site.monthly else {}
-    assignments = all_assignments(site)
     pages = []
     for summary in site.daily.counties:
         county = summary.key
@@ -94,19 +85,18 @@ def county_pages(site: DashboardSite) -> tuple[CountyPage, ...]:
             county=county, county_name=summary.name, summary=summary, categories=categories,
             score=scores.get(county),
             projects=tuple(p for p in site.projects if p.county == county),
-            assignments=tuple(a for a in assignments if a.county == county),
+            assignments=tuple(a for a in site.assignments if a.county == county),
             lagging=tuple(p for p in site.weekly.lagging if p.county == county)))
     return tuple(pages)
 
 
 def task_force_pages(site: DashboardSite) -> tuple[TaskForcePage, ...]:
-    assignments = all_assignments(site)
     return tuple(
         TaskForcePage(
             task_force=force,
             sections=tuple(s for s in site.daily.sections if s.category in force.categories),
             projects=tuple(p for p in site.projects if p.task_force == force.id),
-            assignments=tuple(a for a in assignments if a.category in force.categories))
+            assignments=tuple(a for a in site.assignments if a.category in force.categories))
         for force in site.task_forces)
 
 
@@ -141,7 +131,8 @@ def _build(site: DashboardSite, root: Path, renderer: Renderer) -> list[Path]:
     top, below = Links("", codes), Links("../", codes)
     index_charts = {"lights": charts.lights_chart(site.daily.counties, t),
                     "rates": charts.rates_chart(site.daily.trend, t),
-                    "assignments": charts.assignments_chart(site.weekly.open_by_level_status, t)}
+                    "assignments": charts.assignments_chart(
+                        level_status_counts(site.assignments), t)}
     if site.monthly:
         index_charts["ranking"] = charts.ranking_chart(site.monthly.rows, t)
     pages.append(("index.html", "dashboard/index.html.j2",
@@ -157,11 +148,10 @@ def _build(site: DashboardSite, root: Path, renderer: Renderer) -> list[Path]:
                       {"site": site, "links": below, "page": force,
                        "charts": {"lights": charts.lights_chart(
                            [s.total for s in force.sections], t)}}))
-    assignments = all_assignments(site)
     for project in site.projects:
         pages.append((f"projects/{slug(project.code)}.html", "dashboard/project.html.j2",
                       {"site": site, "links": below, "page": project,
-                       "assignments": tuple(a for a in assignments
+                       "assignments": tuple(a for a in site.assignments
                                             if a.project_code == project.code),
                        "charts": {"timeline": charts.timeline_chart(
                            project.steps, site.info.as_of, t)}}))

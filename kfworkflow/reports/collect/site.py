@@ -12,6 +12,7 @@ from sqlmodel import Session, col
 
 from kfworkflow.engine.facts_loader import OVERALL, FactsLoader
 from kfworkflow.engine.history import History
+from kfworkflow.lifecycle.assignments import CLOSED_OUT
 from kfworkflow.lifecycle.assignments import LABELS as STATUS_LABELS
 from kfworkflow.reports.collect.common import (
     EFFECTIVE,
@@ -22,10 +23,11 @@ from kfworkflow.reports.collect.common import (
     setting_on,
 )
 from kfworkflow.reports.collect.daily import collect_daily
-from kfworkflow.reports.collect.items import ItemHistory
+from kfworkflow.reports.collect.items import ItemHistory, RowBuilder, by_number
 from kfworkflow.reports.collect.ranking import collect_ranking
 from kfworkflow.reports.collect.weekly import weekly_from_run
 from kfworkflow.reports.context import (
+    AssignmentRow,
     DashboardSite,
     DocumentInfo,
     MilestoneStep,
@@ -144,6 +146,17 @@ def project_timelines(session: Session, setting: Setting, calendar: WorkCalendar
     return tuple(out)
 
 
+def open_assignments(session: Session, setting: Setting, calendar: WorkCalendar, on: date,
+                     light_of: Mapping[str, str], history: ItemHistory
+                     ) -> tuple[AssignmentRow, ...]:
+    """Every item not closed out on ``on``, as it stood that day, by number: read from the
+    assignments and their events, so an item a daily pass created after the last weekly list
+    is there too."""
+    rows = RowBuilder(session, setting.policies, calendar, light_of)
+    return by_number([rows.row(state, on) for state in history.states(on)
+                      if state.status != CLOSED_OUT])
+
+
 def collect_site(session: Session, on: date, calendar: WorkCalendar) -> DashboardSite:
     """The dashboard as of the latest daily pass on or before ``on``."""
     daily = collect_daily(session, on)
@@ -158,6 +171,7 @@ def collect_site(session: Session, on: date, calendar: WorkCalendar) -> Dashboar
     daily_run = latest_run(session, "daily", as_of)
     assert daily_run is not None
     history = ItemHistory(session, policies)
+    light_of = project_lights_on(session, as_of)
     forces = tuple(
         TaskForceInfo(t.id, t.name, t.leads,
                       tuple(c.id for c in policies.categories if c.task_force == t.id))
@@ -165,5 +179,5 @@ def collect_site(session: Session, on: date, calendar: WorkCalendar) -> Dashboar
     return DashboardSite(
         info=document_info(policies, daily_run), daily=daily, weekly=weekly, monthly=monthly,
         task_forces=forces,
-        projects=project_timelines(session, setting, calendar, as_of,
-                                   project_lights_on(session, as_of), history))
+        projects=project_timelines(session, setting, calendar, as_of, light_of, history),
+        assignments=open_assignments(session, setting, calendar, as_of, light_of, history))
