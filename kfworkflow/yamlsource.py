@@ -47,6 +47,9 @@ class Located:
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+# libyaml's parser when PyYAML was built with it: the same nodes and marks, several times
+# faster; its error messages differ, so malformed text is parsed again by PyYAML's own
+_FastLoader: Any = getattr(yaml, "CSafeLoader", None)
 _KEY_TYPES = (str, int, float, bool, date)
 
 
@@ -63,7 +66,7 @@ def _reason(exc: Exception) -> str:
 class _Builder:
     """Turns a composed YAML node tree into plain data, recording where each node was written."""
 
-    def __init__(self, loader: yaml.SafeLoader, file: str) -> None:
+    def __init__(self, loader: Any, file: str) -> None:
         self.loader = loader
         self.file = file
         self.positions: dict[Path_, tuple[int, int]] = {}
@@ -154,7 +157,19 @@ def load_yaml(source: str | Path, *, file: str | None = None) -> tuple[Located |
             return None, [Finding("KFW-Y001", f"cannot read the file: {exc}", file=name)]
     else:
         name, text = file or "<text>", source
-    loader = yaml.SafeLoader(text)
+    fast = _parse(_FastLoader, text, name) if _FastLoader is not None else None
+    if fast is not None and not isinstance(fast, Finding):
+        return fast
+    # malformed (or no libyaml): PyYAML's own parser words and locates the mistake
+    slow = _parse(yaml.SafeLoader, text, name)
+    if isinstance(slow, Finding):
+        return None, [slow]
+    return slow
+
+
+def _parse(loader_class: Any, text: str, name: str
+           ) -> tuple[Located | None, list[Finding]] | Finding:
+    loader = loader_class(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -164,14 +179,14 @@ def load_yaml(source: str | Path, *, file: str | None = None) -> tuple[Located |
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "malformed YAML"
-        return None, [Finding("KFW-Y001", f"malformed YAML: {problem}", file=name,
-                              line=mark.line + 1 if mark else None,
-                              col=mark.column + 1 if mark else None,
-                              hint="check indentation, colons and quotes near this place")]
+        return Finding("KFW-Y001", f"malformed YAML: {problem}", file=name,
+                       line=mark.line + 1 if mark else None,
+                       col=mark.column + 1 if mark else None,
+                       hint="check indentation, colons and quotes near this place")
     except yaml.YAMLError as exc:
-        return None, [Finding("KFW-Y001", f"malformed YAML: {exc}", file=name)]
+        return Finding("KFW-Y001", f"malformed YAML: {exc}", file=name)
     except RecursionError:
-        return None, [Finding("KFW-Y001", "malformed YAML: nested too deeply", file=name)]
+        return Finding("KFW-Y001", "malformed YAML: nested too deeply", file=name)
     finally:
         loader.dispose()
     return (Located(data, name, builder.positions, builder.key_positions,

@@ -6,7 +6,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from kfworkflow.yamlsource import Located, load_yaml, validate
+import pytest
+import yaml
+
+from kfworkflow.yamlsource import Located, _parse, load_yaml, validate
+
+REPO = Path(__file__).resolve().parent.parent
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -182,3 +187,20 @@ def test_bad_key_names_point_at_the_key() -> None:
     assert [str(f) for f in validate(_load("ok: 1\nBad: 2\n"), schema)] == [
         "f.yaml:2:1: KFW-Y007 'Bad' is not a valid key "
         "(use lowercase letters, digits and _, starting with a letter)"]
+
+
+@pytest.mark.skipif(not hasattr(yaml, "CSafeLoader"), reason="PyYAML built without libyaml")
+@pytest.mark.parametrize("path", sorted([REPO / "policies.yaml", *(REPO / "rules").rglob("*.yaml"),
+                                         *(REPO / "docs/examples").rglob("*.yaml")]),
+                         ids=lambda p: str(p.relative_to(REPO)))
+def test_libyaml_and_pyyaml_read_the_shipped_files_identically(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    fast = _parse(yaml.CSafeLoader, text, path.name)
+    slow = _parse(yaml.SafeLoader, text, path.name)
+    assert isinstance(fast, tuple) and isinstance(slow, tuple)
+    (fast_doc, fast_findings), (slow_doc, slow_findings) = fast, slow
+    assert fast_doc is not None and slow_doc is not None
+    assert fast_doc.data == slow_doc.data
+    assert fast_doc.positions == slow_doc.positions
+    assert fast_doc.key_positions == slow_doc.key_positions
+    assert fast_findings == slow_findings
