@@ -1,15 +1,20 @@
 """Charts as inline SVG: no script, no web font, nothing fetched, so they work offline and print.
 
-Three shapes (horizontal bars, lines, horizontal stacked bars) and the four charts the documents
-show, built from their contexts. Every label is escaped; the result is ``Markup`` ready for an
-autoescaping template. A chart scales down to its container (``viewBox``) and keeps its text
-legible in print.
+Three shapes (horizontal bars, lines, horizontal stacked bars) and the charts the documents and
+the dashboard show, built from their contexts. Every label is escaped; the result is ``Markup``
+ready for an autoescaping template. A chart scales down to its container (``viewBox``) and keeps
+its text legible in print.
+
+Nothing is measured in a browser, so text widths are estimated (:func:`text_width`: a CJK
+character is about 1 em wide, a Latin one about 0.6 em) and the room for labels is sized from the
+longest one: a long county or category name is never cut off at the edge.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -35,10 +40,13 @@ STATUS_COLOURS = {"new": "#1f5fa8", "in_progress": "#6fa8dc", "overdue": "#d23a2
                   "escalated": "#8e44ad", "resolved": "#2e8b4e", "closed_out": "#9e9e9e"}
 HIGHLIGHT = "#d23a2f"
 BAR_COLOUR = "#1f5fa8"
-_WIDTH = 480
+_WIDTH = 480  # a chart's usual width; wider only when its labels need it
+_MIN_PLOT = 240  # the least room a bar chart leaves its bars
 _ROW = 24
-_LABEL_WIDTH = 124
 _FONT_SIZE = 12
+_TITLE_SIZE = 14
+_GAP = 8  # between a label and what it labels, and between two tick labels
+_EDGE = 4  # kept free at the left and right edges
 
 
 @dataclass(frozen=True)
@@ -64,11 +72,15 @@ class Stack:
 
 
 def _svg(width: float, height: float, title: str, body: list[str]) -> Markup:
+    """The chart's ``<svg>``: its ``viewBox`` lets it scale down to the page, and it is never
+    narrower than its title."""
+    width = max(width, math.ceil(text_width(title, _TITLE_SIZE) + _EDGE))
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
             f'viewBox="0 0 {width:g} {height:g}" width="{width:g}" height="{height:g}" '
             f'font-family="{escape(FONT_STACK)}" font-size="{_FONT_SIZE}">'
             f'<title>{escape(title)}</title>'
-            f'<text x="0" y="16" font-size="14" font-weight="bold">{escape(title)}</text>')
+            f'<text x="0" y="16" font-size="{_TITLE_SIZE}" font-weight="bold">'
+            f'{escape(title)}</text>')
     return Markup(head + "".join(body) + "</svg>")
 
 
@@ -83,23 +95,56 @@ def _text(x: float, y: float, text: str, anchor: str = "start", fill: str = "#22
             f'{escape(text)}</text>')
 
 
-def _legend(entries: Sequence[tuple[str, str]], y: float) -> tuple[list[str], float]:
+def _legend(entries: Sequence[tuple[str, str]], y: float, width: float = _WIDTH
+            ) -> tuple[list[str], float]:
     """Legend entries left to right, wrapping at the chart width; returns the elements and the
     baseline of the last row."""
     out, x = [], 0.0
     for name, colour in entries:
-        width = 16 + _text_width(name) + 14
-        if x and x + width > _WIDTH:
+        room = 16 + text_width(name) + 14
+        if x and x + room - 14 > width:
             x, y = 0.0, y + 18
         out.append(f'<rect x="{x:.1f}" y="{y - 10:.1f}" width="12" height="12" fill="{colour}"/>')
         out.append(_text(x + 16, y, name))
-        x += width
+        x += room
     return out, y
 
 
-def _text_width(text: str) -> float:
-    """Approximate width at the chart font size: CJK characters are about square."""
-    return sum(_FONT_SIZE if ord(ch) > 0x2E80 else _FONT_SIZE * 0.6 for ch in text)
+def text_width(text: str, size: float = _FONT_SIZE) -> float:
+    """The estimated width of ``text`` at a font size: a wide character (CJK, and the
+    punctuation a CJK font draws full width, such as “ ” and ·) 1 em, any other 0.6 em."""
+    return sum(size if unicodedata.east_asian_width(ch) in "WFA" else size * 0.6
+               for ch in text)
+
+
+def label_gutter(labels: Iterable[str]) -> int:
+    """The room left of a plot for its labels, right-aligned: the longest label, the gap to
+    the plot and the edge margin, in whole pixels."""
+    return math.ceil(_EDGE + max((text_width(label) for label in labels), default=0.0) + _GAP)
+
+
+def tick_indices(count: int, step: float, label_width: float, gap: float = _GAP
+                 ) -> list[int]:
+    """Which of ``count`` x labels, centred ``step`` apart and each at most ``label_width``
+    wide, to show: every k-th from the first, k the least that keeps ``gap`` between two, and
+    the last; the k-th label before the last gives way to it when the two would be too close.
+    If the first and the last alone would overlap, only the last is shown."""
+    if count <= 1:
+        return list(range(count))
+    need = label_width + gap
+    every = max(1, math.ceil(need / step - 1e-9)) if step > 0 else count
+    shown = list(range(0, count, every))
+    if shown[-1] != count - 1:
+        if (count - 1 - shown[-1]) * step < need - 1e-9:
+            shown.pop()
+        shown.append(count - 1)
+    return shown
+
+
+def _plot_width(gutter: float, value_room: float) -> float:
+    """The bars' room: what the usual width leaves, but never less than ``_MIN_PLOT`` (the
+    chart grows instead)."""
+    return max(_WIDTH - gutter - value_room, _MIN_PLOT)
 
 
 def bar_chart(title: str, bars: Sequence[Bar], *, empty_text: str,
@@ -107,33 +152,41 @@ def bar_chart(title: str, bars: Sequence[Bar], *, empty_text: str,
     """Horizontal bars, one row per label, the value's text after the bar."""
     if not bars:
         return _empty(title, empty_text)
-    top, value_room = 26, 50
-    plot = _WIDTH - _LABEL_WIDTH - value_room
+    top = 26
+    gutter = label_gutter(b.label for b in bars)
+    value_room = math.ceil(6 + max(text_width(b.text) for b in bars) + _EDGE)
+    plot = _plot_width(gutter, value_room)
     scale = max_value or max((b.value or 0.0 for b in bars), default=0.0) or 1.0
     body = []
     for index, bar in enumerate(bars):
         y = top + index * _ROW
         length = max(0.0, min(1.0, (bar.value or 0.0) / scale)) * plot
-        body.append(_text(_LABEL_WIDTH - 8, y + 16, bar.label, anchor="end"))
-        body.append(f'<rect x="{_LABEL_WIDTH}" y="{y + 4}" width="{length:.1f}" height="16" '
+        body.append(_text(gutter - _GAP, y + 16, bar.label, anchor="end"))
+        body.append(f'<rect x="{gutter}" y="{y + 4}" width="{length:.1f}" height="16" '
                     f'fill="{bar.colour}"><title>{escape(bar.label)}: {escape(bar.text)}</title>'
                     f'</rect>')
-        body.append(_text(_LABEL_WIDTH + length + 6, y + 16, bar.text))
-    return _svg(_WIDTH, top + len(bars) * _ROW + 8, title, body)
+        body.append(_text(gutter + length + 6, y + 16, bar.text))
+    return _svg(gutter + plot + value_room, top + len(bars) * _ROW + 8, title, body)
 
 
 def line_chart(title: str, x_labels: Sequence[str], series: Sequence[Series], *,
                empty_text: str, y_format: Callable[[float], str], y_max: float = 1.0) -> Markup:
-    """One line per series over shared x labels; a missing value breaks its line."""
+    """One line per series over shared x labels; a missing value breaks its line. The x labels
+    are thinned (:func:`tick_indices`) so that none overlaps another or sticks out."""
     if not x_labels or not any(v is not None for s in series for v in s.values):
         return _empty(title, empty_text)
-    body, legend_y = _legend([(s.name, s.colour) for s in series], 36)
-    left, right, top, bottom = 44, 16, legend_y + 16, 28
-    height = top + 200 + bottom
     values = [v for s in series for v in s.values if v is not None]
     y_top = max(y_max, max(values))
-    plot_w, plot_h = _WIDTH - left - right, height - top - bottom
+    y_ticks = [y_top * step / 4 for step in range(5)]
     count = len(x_labels)
+    first_half, last_half = text_width(x_labels[0]) / 2, text_width(x_labels[-1]) / 2
+    left = math.ceil(max(max(text_width(y_format(v)) for v in y_ticks) + 6 + _EDGE,
+                         first_half + _EDGE))
+    right = math.ceil(max(16.0, last_half + _EDGE))
+    body, legend_y = _legend([(s.name, s.colour) for s in series], 36)
+    top, bottom = legend_y + 16, 28
+    height = top + 200 + bottom
+    plot_w, plot_h = _WIDTH - left - right, height - top - bottom
 
     def x_at(i: int) -> float:
         return left + (plot_w / 2 if count == 1 else plot_w * i / (count - 1))
@@ -141,16 +194,15 @@ def line_chart(title: str, x_labels: Sequence[str], series: Sequence[Series], *,
     def y_at(v: float) -> float:
         return top + plot_h * (1 - max(0.0, v) / y_top)
 
-    for step in range(5):
-        value = y_top * step / 4
+    for value in y_ticks:
         y = y_at(value)
         body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{_WIDTH - right}" y2="{y:.1f}" '
                     f'stroke="#ddd" stroke-width="1"/>')
         body.append(_text(left - 6, y + 4, y_format(value), anchor="end", fill="#555"))
-    every = max(1, math.ceil(count / 6))
-    for i, label in enumerate(x_labels):
-        if i % every == 0 or i == count - 1:
-            body.append(_text(x_at(i), height - bottom + 18, label, anchor="middle", fill="#555"))
+    step = plot_w / (count - 1) if count > 1 else float(plot_w)
+    for i in tick_indices(count, step, max(text_width(label) for label in x_labels)):
+        body.append(_text(x_at(i), height - bottom + 18, x_labels[i], anchor="middle",
+                          fill="#555"))
     for line in series:
         for run in _runs(line.values):
             points = " ".join(f"{x_at(i):.1f},{y_at(v):.1f}" for i, v in run)
@@ -177,32 +229,36 @@ def _runs(values: Sequence[float | None]) -> list[list[tuple[int, float]]]:
 
 def stacked_bar_chart(title: str, labels: Sequence[str], stacks: Sequence[Stack], *,
                       empty_text: str) -> Markup:
-    """Horizontal bars split into coloured segments, with the total after each bar."""
+    """Horizontal bars split into coloured segments, with the total after each bar; a segment
+    shows its value when the value fits in it."""
     totals = [sum(s.values[i] for s in stacks) for i in range(len(labels))]
     if not labels or not any(totals):
         return _empty(title, empty_text)
-    body, legend_y = _legend([(s.name, s.colour) for s in stacks], 36)
-    top, value_room = legend_y + 10, 40
-    plot = _WIDTH - _LABEL_WIDTH - value_room
+    gutter = label_gutter(labels)
+    value_room = math.ceil(6 + max(text_width(num(total)) for total in totals) + _EDGE)
+    plot = _plot_width(gutter, value_room)
+    width = gutter + plot + value_room
+    body, legend_y = _legend([(s.name, s.colour) for s in stacks], 36, width)
+    top = legend_y + 10
     scale = max(totals)
     for index, label in enumerate(labels):
         y = top + index * _ROW
-        x = float(_LABEL_WIDTH)
-        body.append(_text(_LABEL_WIDTH - 8, y + 16, label, anchor="end"))
+        x = float(gutter)
+        body.append(_text(gutter - _GAP, y + 16, label, anchor="end"))
         for stack in stacks:
             value = stack.values[index]
             if not value:
                 continue
-            width = plot * value / scale
-            body.append(f'<rect x="{x:.1f}" y="{y + 4}" width="{width:.1f}" height="16" '
+            length = plot * value / scale
+            body.append(f'<rect x="{x:.1f}" y="{y + 4}" width="{length:.1f}" height="16" '
                         f'fill="{stack.colour}"><title>{escape(label)} {escape(stack.name)}: '
                         f'{escape(num(value))}</title></rect>')
-            if width >= 22:
-                body.append(_text(x + width / 2, y + 16, num(value), anchor="middle",
+            if length >= text_width(num(value), 11) + 6:
+                body.append(_text(x + length / 2, y + 16, num(value), anchor="middle",
                                   fill="#fff", size=11))
-            x += width
+            x += length
         body.append(_text(x + 6, y + 16, num(totals[index])))
-    return _svg(_WIDTH, top + len(labels) * _ROW + 8, title, body)
+    return _svg(width, top + len(labels) * _ROW + 8, title, body)
 
 
 # ------------------------------------------------------------------ the documents' charts
@@ -255,29 +311,38 @@ def timeline_chart(steps: Sequence[MilestoneStep], as_of: date, t: Mapping[str, 
         return _empty(t["timeline"], t["no_data"])
     first, last = min([*dates, as_of]), max([*dates, as_of])
     span = max((last - first).days, 1)
-    left, right, top = _LABEL_WIDTH, 24, 30
-    plot = _WIDTH - left - right
+    date_room = text_width(as_of.isoformat())
+    left, top = label_gutter(s.name for s in steps) + 6, 30  # the dots are 5 wide
+    right = math.ceil(max(24.0, date_room / 2 + _EDGE))
+    width = max(_WIDTH, left + _MIN_PLOT + right)
+    plot = width - left - right
 
     def x_at(day: date) -> float:
         return left + plot * (day - first).days / span
 
     height = top + len(steps) * _ROW + 30
-    body = [f'<circle cx="{_WIDTH - 150}" cy="12" r="5" fill="#fff" stroke="{BAR_COLOUR}" '
-            f'stroke-width="2"/>', _text(_WIDTH - 140, 16, t["planned_on"]),
-            f'<circle cx="{_WIDTH - 70}" cy="12" r="5" fill="{BAR_COLOUR}"/>',
-            _text(_WIDTH - 60, 16, t["actual_on"])]
+    actual_x = width - _EDGE - text_width(t["actual_on"])
+    planned_x = actual_x - 10 - 14 - text_width(t["planned_on"])
+    body = [f'<circle cx="{planned_x - 10:.1f}" cy="12" r="5" fill="#fff" '
+            f'stroke="{BAR_COLOUR}" stroke-width="2"/>', _text(planned_x, 16, t["planned_on"]),
+            f'<circle cx="{actual_x - 10:.1f}" cy="12" r="5" fill="{BAR_COLOUR}"/>',
+            _text(actual_x, 16, t["actual_on"])]
     x_today = x_at(as_of)
     body.append(f'<line x1="{x_today:.1f}" y1="{top - 4}" x2="{x_today:.1f}" '
                 f'y2="{height - 24}" stroke="#888" stroke-dasharray="4 3"/>')
-    body.append(_text(x_today, height - 10, as_of.isoformat(), anchor="middle", fill="#555"))
-    body.append(_text(left, height - 10, first.isoformat(), anchor="start", fill="#555")
-                if x_today - left > 70 else "")
-    body.append(_text(_WIDTH - right, height - 10, last.isoformat(), anchor="end", fill="#555")
-                if _WIDTH - right - x_today > 70 else "")
+    # the as-of date under its line (kept inside the chart); the first and last dates at the
+    # ends of the axis when they do not run into it
+    today_at = min(max(x_today, date_room / 2 + _EDGE), width - _EDGE - date_room / 2)
+    body.append(_text(today_at, height - 10, as_of.isoformat(), anchor="middle", fill="#555"))
+    if today_at - date_room / 2 >= left + date_room + _GAP:
+        body.append(_text(left, height - 10, first.isoformat(), anchor="start", fill="#555"))
+    if today_at + date_room / 2 <= width - right - date_room - _GAP:
+        body.append(_text(width - right, height - 10, last.isoformat(), anchor="end",
+                          fill="#555"))
     for index, step in enumerate(steps):
         y = top + index * _ROW + 12
-        body.append(_text(left - 8, y + 4, step.name, anchor="end"))
-        body.append(f'<line x1="{left}" y1="{y}" x2="{_WIDTH - right}" y2="{y}" '
+        body.append(_text(left - 6 - _GAP, y + 4, step.name, anchor="end"))
+        body.append(f'<line x1="{left}" y1="{y}" x2="{width - right}" y2="{y}" '
                     f'stroke="#eee"/>')
         late = step.late_days is not None and step.late_days > 0
         if step.planned_on and (step.actual_on or late):
@@ -294,7 +359,7 @@ def timeline_chart(steps: Sequence[MilestoneStep], as_of: date, t: Mapping[str, 
             body.append(f'<circle cx="{x_at(step.actual_on):.1f}" cy="{y}" r="5" '
                         f'fill="{BAR_COLOUR}"><title>{escape(step.name)} '
                         f'{escape(t["actual_on"])} {step.actual_on.isoformat()}</title></circle>')
-    return _svg(_WIDTH, height, t["timeline"], body)
+    return _svg(width, height, t["timeline"], body)
 
 
 def _pct0(value: float) -> str:
