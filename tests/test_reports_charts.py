@@ -1,5 +1,5 @@
-"""The inline SVG charts: room for the longest label, thinned x labels; and, in headless
-Chromium, no chart text cut off."""
+"""The inline SVG charts: room for the longest label, thinned x labels, titles that say what a
+chart shows, no chart of a single bar; and, in headless Chromium, no chart text cut off."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from test_reports_dashboard import chromium, console_lines, run_browser
 from kfworkflow.reports import charts
 from kfworkflow.reports.charts import Bar, Series, label_gutter, text_width, tick_indices
 from kfworkflow.reports.dashboard import write_dashboard
+from kfworkflow.reports.messages import messages
 from kfworkflow.reports.render import Renderer
 
+ZH = messages("zh")
 SVG = re.compile(r"<svg .*?</svg>", re.S)
 TEXT = re.compile(r'<text x="([\d.]+)" y="([\d.]+)" text-anchor="(\w+)"[^>]*>([^<]*)</text>')
 
@@ -128,6 +130,60 @@ def test_the_rates_chart_over_thirty_days_has_no_overlapping_label() -> None:
     spans = [extent(*tick) for tick in ticks]
     assert spans[0][0] >= 0 and spans[-1][1] <= width - 4  # the last label is inside
     assert all(b[0] - a[1] >= 8 for a, b in pairwise(spans))
+
+
+# ------------------------------------------------------------------ the dashboard's pages
+
+
+def test_each_chart_title_says_what_the_chart_shows(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_dashboard(dashboard_site(), out)
+
+    def page(name: str) -> str:
+        return (out / name).read_text(encoding="utf-8")
+
+    assert titles(page("index.html")) == [
+        "县区综合得分排名", "分县区红黄绿灯", "四项比率走势", "在办交办事项（按层级和状态）"]
+    county = page("counties/lankao.html")
+    assert titles(county) == ["分类别红黄绿灯"]
+    [svg] = SVG.findall(county)
+    labels = [s for x, _, anchor, s in texts(svg) if anchor == "end"]
+    assert labels == ["省市重点项目", "地方政府专项债券项目"]
+
+
+def test_a_task_force_page_shows_its_lights_by_county_never_a_single_total_bar(
+        tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_dashboard(dashboard_site(), out)
+    html = (out / "task-forces/special_bond.html").read_text(encoding="utf-8")
+    assert titles(html) == ["分县区红黄绿灯"]  # one category: no chart by category
+    [svg] = SVG.findall(html)
+    labels = [s for x, _, anchor, s in texts(svg) if anchor == "end"]
+    assert labels == ["兰考县", "杞县", "龙亭区"] and "合计" not in svg
+    # lankao 1 red 1 green, qixian 1 green, longting 1 green
+    assert re.findall(r"<title>([^<]*: \d+)</title>", svg) == [
+        "兰考县 红灯: 1", "兰考县 绿灯: 1", "杞县 绿灯: 1", "龙亭区 绿灯: 1"]
+
+
+def test_unit_page_charts_with_one_bar_are_left_out() -> None:
+    site = dashboard_site()
+    one = [site.daily.sections[0].rows[0]]
+    assert charts.county_charts(one, ZH) == {"lights": ""}
+    force = charts.task_force_charts(site.daily.sections, ["qixian", "lankao", "longting"], ZH)
+    assert titles(force["lights"]) == ["分县区红黄绿灯"]
+    assert titles(force["categories"]) == ["分类别红黄绿灯"]
+    # summed over the categories, in the order given
+    assert re.findall(r"<title>([^<]*: \d+)</title>", force["lights"]) == [
+        "杞县 红灯: 1", "杞县 黄灯: 1", "杞县 绿灯: 2", "兰考县 红灯: 1", "兰考县 黄灯: 1",
+        "兰考县 绿灯: 4", "龙亭区 红灯: 2", "龙亭区 绿灯: 1"]
+    alone = [s for s in site.daily.sections[:1]]
+    assert charts.task_force_charts(alone, [], ZH)["categories"] == ""
+
+
+def test_the_english_titles() -> None:
+    en = messages("en")
+    assert (en["lights_by_county"], en["lights_by_category"], en["assignments_chart"]) == (
+        "Lights by county", "Lights by category", "Open assignments by level and status")
 
 
 # ------------------------------------------------------------------ in a browser

@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from markupsafe import Markup, escape
 
@@ -26,6 +27,7 @@ from kfworkflow.reports.context import (
     RATE_NAMES,
     CountyScore,
     DailyRow,
+    DailySection,
     LevelStatusCount,
     MilestoneStep,
     RatePoint,
@@ -69,6 +71,28 @@ class Stack:
     name: str
     values: tuple[float, ...]
     colour: str
+
+
+class Lights(Protocol):
+    """A row with a name and its red, yellow and green counts (a ``DailyRow``, a
+    :class:`LightCount`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def red(self) -> int: ...
+    @property
+    def yellow(self) -> int: ...
+    @property
+    def green(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class LightCount:
+    name: str
+    red: int = 0
+    yellow: int = 0
+    green: int = 0
 
 
 def _svg(width: float, height: float, title: str, body: list[str]) -> Markup:
@@ -281,11 +305,13 @@ def rates_chart(points: Sequence[RatePoint], t: Mapping[str, str]) -> Markup:
     return line_chart(t["trend"], labels, series, empty_text=t["no_data"], y_format=_pct0)
 
 
-def lights_chart(rows: Sequence[DailyRow], t: Mapping[str, str]) -> Markup:
-    """Red, yellow and green projects per county."""
+def lights_chart(rows: Sequence[Lights], t: Mapping[str, str], *,
+                 by: str = "county") -> Markup:
+    """Red, yellow and green projects per row: per county (``by="county"``) or per category
+    (``by="category"``); the title says which."""
     stacks = [Stack(t[f"light_{light}"], tuple(float(getattr(r, light)) for r in rows), colour)
               for light, colour in LIGHT_COLOURS.items()]
-    return stacked_bar_chart(t["lights_by_county"], [r.name for r in rows], stacks,
+    return stacked_bar_chart(t[f"lights_by_{by}"], [r.name for r in rows], stacks,
                              empty_text=t["no_data"])
 
 
@@ -360,6 +386,38 @@ def timeline_chart(steps: Sequence[MilestoneStep], as_of: date, t: Mapping[str, 
                         f'fill="{BAR_COLOUR}"><title>{escape(step.name)} '
                         f'{escape(t["actual_on"])} {step.actual_on.isoformat()}</title></circle>')
     return _svg(width, height, t["timeline"], body)
+
+
+# ------------------------------------------------------------------ the dashboard's unit pages
+# A breakdown with a single bar says nothing the table above it does not: such a chart is left
+# out (an empty ``Markup``, which a template tests with ``{% if charts.lights %}``).
+
+
+def _breakdown(rows: Sequence[Lights], t: Mapping[str, str], by: str) -> Markup:
+    return lights_chart(rows, t, by=by) if len(rows) > 1 else Markup("")
+
+
+def county_charts(categories: Sequence[DailyRow], t: Mapping[str, str]) -> dict[str, Markup]:
+    """A county page's charts: ``lights``, its lights per category."""
+    return {"lights": _breakdown(categories, t, "category")}
+
+
+def task_force_charts(sections: Sequence[DailySection], counties: Sequence[str],
+                      t: Mapping[str, str]) -> dict[str, Markup]:
+    """A task force's charts: ``lights``, the lights of its projects per county (summed over
+    its categories; ``counties`` gives the order, by key), and ``categories``, its lights per
+    category."""
+    totals: dict[str, LightCount] = {}
+    for row in (row for section in sections for row in section.rows):
+        seen = totals.get(row.key, LightCount(row.name))
+        totals[row.key] = LightCount(seen.name, seen.red + row.red, seen.yellow + row.yellow,
+                                     seen.green + row.green)
+    order = {key: index for index, key in enumerate(counties)}
+    by_county = sorted(totals.items(), key=lambda item: order.get(item[0], len(order)))
+    return {"lights": _breakdown([count for _, count in by_county], t, "county"),
+            "categories": _breakdown(
+                [LightCount(s.category_name, s.total.red, s.total.yellow, s.total.green)
+                 for s in sections], t, "category")}
 
 
 def _pct0(value: float) -> str:

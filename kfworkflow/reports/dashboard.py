@@ -141,13 +141,13 @@ def _build(site: DashboardSite, root: Path, renderer: Renderer) -> list[Path]:
     for page in county_pages(site):
         pages.append((f"counties/{slug(page.county)}.html", "dashboard/county.html.j2",
                       {"site": site, "links": below, "page": page,
-                       "charts": {"lights": charts.lights_chart(page.categories, t)}}))
+                       "charts": charts.county_charts(page.categories, t)}))
     for force in task_force_pages(site):
         pages.append((f"task-forces/{slug(force.task_force.id)}.html",
                       "dashboard/task_force.html.j2",
                       {"site": site, "links": below, "page": force,
-                       "charts": {"lights": charts.lights_chart(
-                           [s.total for s in force.sections], t)}}))
+                       "charts": charts.task_force_charts(
+                           force.sections, [c.key for c in site.daily.counties], t)}))
     for project in site.projects:
         pages.append((f"projects/{slug(project.code)}.html", "dashboard/project.html.j2",
                       {"site": site, "links": below, "page": project,

@@ -79,6 +79,7 @@ _ZH: dict[str, str] = {
     "total": "合计",
     "trend": "四项比率走势",
     "lights_by_county": "分县区红黄绿灯",
+    "lights_by_category": "分类别红黄绿灯",
     # rates and metrics
     "start_rate": "项目开工率",
     "funds_in_place_rate": "资金到位率",
@@ -249,6 +250,7 @@ _EN: dict[str, str] = {
     "total": "Total",
     "trend": "The four rates over time",
     "lights_by_county": "Lights by county",
+    "lights_by_category": "Lights by category",
     "start_rate": "Start rate",
     "funds_in_place_rate": "Funds-in-place rate",
     "investment_completion_rate": "Investment completion rate",
