@@ -21,6 +21,7 @@ from kfworkflow.config.policies import Policies
 from kfworkflow.engine.history import History, PriorLight
 from kfworkflow.engine.project_query import (
     AFTER,
+    STATE_ON_AT,
     ProjectQuery,
     exemption_in_force,
     problem_open,
@@ -28,6 +29,7 @@ from kfworkflow.engine.project_query import (
 )
 from kfworkflow.lifecycle.assignments import CLOSED_OUT
 from kfworkflow.lifecycle.milestones import ADJUSTED, MilestoneLifecycle
+from kfworkflow.storage.driver_select import DriverSelect
 from kfworkflow.storage.engine_models import Assignment
 from kfworkflow.storage.models import DailyReport, Exemption, Problem, Project, ProjectMilestone
 from kfworkflow.storage.queries import keys_in
@@ -93,6 +95,27 @@ class Units:
         return found.path[-1] if found else None
 
 
+class _RowLights(Mapping[str, Mapping[str, PriorLight]]):
+    """code → dimension → light before this pass, of a chunk's projects, read from their rows
+    only for the projects a pass lights (most passes light few or none)."""
+
+    def __init__(self, rows: Mapping[str, Sequence[Any]], light_at: Mapping[str, int],
+                 select_: DriverSelect) -> None:
+        self._rows = rows
+        self._light_at = [(d, at, select_.converter(at + 2)) for d, at in light_at.items()]
+
+    def __getitem__(self, code: str) -> Mapping[str, PriorLight]:
+        row = self._rows[code]
+        return {dimension: PriorLight(row[at], row[at + 1], to_date(row[at + 2]))
+                for dimension, at, to_date in self._light_at if row[at] is not None}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
 # --- the loader -----------------------------------------------------------------------------
 
 
@@ -137,25 +160,31 @@ class FactsLoader:
             self.as_of, self.chunk, reports=self.with_reports, exemptions=self.with_exemptions,
             problems=self.with_problems,
             lights={d: run for d, run in self.history.light_sources.items() if d in dimensions})
+        connection = self.session.connection()
+        select_ = DriverSelect(connection, query.statement)
         last_id = 0
         while True:
-            rows = self.session.connection().execute(query.statement, {AFTER: last_id}).all()
+            rows = select_.raw_rows(connection, {AFTER: last_id})
             if not rows:
                 return
             span = (last_id, rows[-1][0])
             last_id = rows[-1][0]
-            yield self._project_facts(rows, span, query, dimensions)
+            yield self._project_facts(rows, span, query, select_, dimensions)
 
     def _project_facts(self, rows: Sequence[Sequence[Any]], span: tuple[int, int],
-                       query: ProjectQuery, dimensions: Sequence[str]) -> list[Subject]:
-        """``span``: the chunk is every project with low < id ≤ high (a range scan each)."""
+                       query: ProjectQuery, select_: DriverSelect, dimensions: Sequence[str]
+                       ) -> list[Subject]:
+        """``span``: the chunk is every project with low < id ≤ high (a range scan each).
+        The rows are the driver's: each value read is converted here (``select_.converter``)."""
+        to_state_on = select_.converter(STATE_ON_AT)
+        to_report_on = select_.converter(query.report_at) if query.report_at else None
         milestones = self._milestones(*span) if self.with_milestones else {}
         streaks = self.history.streaks(self.session, "project", [r[1] for r in rows])
         report_at, exemption_at, problems_at = (query.report_at, query.exemption_at,
                                                 query.problems_at)
         # (dimension, its two fact names, where its light starts in a row); a dimension with no
         # preceding run that sets it is the same for every project
-        light_slots = [(d, f"previous_light.{d}", f"light_streak.{d}", at)
+        light_slots = [(f"previous_light.{d}", f"light_streak.{d}", at)
                        for d, at in query.light_at.items()]
         no_source: Facts = {}
         for dimension in dimensions:
@@ -163,7 +192,6 @@ class FactsLoader:
                 no_source[f"previous_light.{dimension}"] = None
                 no_source[f"light_streak.{dimension}"] = 0
         rule_streaks = [(rule_id, f"streak.{rule_id}") for rule_id in self.history.tracked_rules]
-        prior_lights: dict[str, dict[str, PriorLight]] = {}
         no_milestones: dict[str, tuple[Any, Any]] = {}
         no_streaks: dict[str, int] = {}
         out: list[Subject] = []
@@ -178,17 +206,22 @@ class FactsLoader:
                 **no_source,
             }
             if self.with_milestones:
-                self._add_milestones(facts, category, state, state_on,
+                self._add_milestones(facts, category, state,
+                                     None if state_on is None else to_state_on(state_on),
                                      milestones.get(pid, no_milestones))
-            if report_at is not None:
-                self._add_report(facts, annual, funds, row[report_at:report_at + 4])
+            if to_report_on is not None and report_at is not None:
+                report = row[report_at:report_at + 4]
+                if report[0] is None:
+                    facts.update(REPORT_NONE)
+                else:
+                    self._add_report(facts, annual, funds, to_report_on(report[0]), report)
             if exemption_at is not None:
                 reason = row[exemption_at]
                 facts["exempt"] = reason is not None
                 facts["exempt_reason"] = reason
             if problems_at is not None:
                 facts["open_problems"] = row[problems_at]
-            for dimension, previous_key, streak_key, at in light_slots:
+            for previous_key, streak_key, at in light_slots:
                 color = row[at]
                 if color is None:
                     facts[previous_key] = None
@@ -196,16 +229,13 @@ class FactsLoader:
                     continue
                 facts[previous_key] = color
                 facts[streak_key] = row[at + 1]
-                lights = prior_lights.get(code)
-                if lights is None:
-                    lights = prior_lights[code] = {}
-                lights[dimension] = PriorLight(color, row[at + 1], row[at + 2])
             if rule_streaks:
                 fired = streaks.get(code, no_streaks)
                 for rule_id, streak_key in rule_streaks:
                     facts[streak_key] = fired.get(rule_id, 0)
             out.append((code, facts))
-        self.prior_lights = prior_lights
+        self.prior_lights = _RowLights({row[1]: row for row in rows},
+                                       query.light_at, select_)
         return out
 
     def _units_of(self, county: str, category: str, task_force: str) -> Facts:
@@ -231,12 +261,9 @@ class FactsLoader:
             facts["finished"] = state == ADJUSTED
 
     @staticmethod
-    def _add_report(facts: Facts, annual: float | None, funds: float | None,
+    def _add_report(facts: Facts, annual: float | None, funds: float | None, report_on: date,
                     report: Sequence[Any]) -> None:
-        report_on, completed, arrived, disbursed = report
-        if report_on is None:
-            facts.update(REPORT_NONE)
-            return
+        _, completed, arrived, disbursed = report
         facts["completed_investment"] = completed
         facts["funds_arrived"] = arrived
         facts["funds_disbursed"] = disbursed

@@ -22,7 +22,7 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
            f"VALUES ({', '.join([mark] * len(names))})")
-    processors = [_bind_processor(table.c[n].type, dialect) for n in names]
+    processors = [bind_processor(table.c[n].type, dialect) for n in names]
     if any(processors):
         spec = list(zip(names, processors, strict=True))
         params = [tuple([row[n] if p is None else p(row[n]) for n, p in spec]) for row in rows]
@@ -35,7 +35,7 @@ def _iso_date(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _bind_processor(type_: Any, dialect: Any) -> Any:
+def bind_processor(type_: Any, dialect: Any) -> Any:
     """The column type's bind processor; for dates on SQLite, ``isoformat`` (the same text as
     SQLAlchemy's, several times faster)."""
     if dialect.name == "sqlite" and type(type_) is Date:
