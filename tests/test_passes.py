@@ -50,6 +50,7 @@ from kfworkflow.storage.engine_models import (
     MetricSnapshot,
     PassRun,
     Ranking,
+    RuleStreak,
     SubjectLight,
 )
 from kfworkflow.storage.models import (
@@ -258,7 +259,10 @@ def test_period_keys() -> None:
     assert period_key("weekly", date(2022, 11, 21)) == "2022-W47"
     assert period_key("weekly", date(2022, 11, 27)) == "2022-W47"  # Sunday: same ISO week
     assert period_key("weekly", date(2023, 1, 1)) == "2022-W52"  # ISO year of 2023-01-01
-    assert period_key("monthly", date(2022, 11, 30)) == "2022-11"
+    # a monthly pass ranks the month before its date's: the run of 12-01 is November's
+    assert period_key("monthly", date(2022, 12, 1)) == "2022-11"
+    assert period_key("monthly", date(2023, 1, 1)) == "2022-12"
+    assert period_key("monthly", date(2022, 11, 30)) == "2022-10"  # a late run of October
     with pytest.raises(InputError, match="unknown pass kind 'hourly'; expected one of daily, "
                                          "weekly, monthly"):
         period_key("hourly", date(2022, 11, 21))
@@ -480,12 +484,50 @@ def test_catch_up_after_downtime_runs_the_missed_periods_in_date_order(
         ("daily", date(2022, 10, 10)), ("weekly", date(2022, 10, 10))]
     results = catch_up(ledger, date(2022, 10, 10))
     assert [(r.kind, r.period_key, r.status) for r in results] == [
-        ("monthly", "2022-10", "succeeded"), ("weekly", "2022-W40", "succeeded"),
+        ("monthly", "2022-09", "succeeded"), ("weekly", "2022-W40", "succeeded"),
         ("daily", "2022-10-08", "succeeded"), ("daily", "2022-10-09", "succeeded"),
         ("daily", "2022-10-10", "succeeded"), ("weekly", "2022-W41", "succeeded")]
     assert catch_up(ledger, date(2022, 10, 10)) == []
     assert state_of(ledger.engine).runs == tuple(sorted(
         (kind, period_key(kind, day), day) for kind, day in periods(date(2022, 10, 10))))
+
+
+def test_the_upgrade_keys_earlier_monthly_runs_by_the_month_they_rank(ledger: Workspace
+                                                                      ) -> None:
+    """Migration 0004: monthly runs made when their key was the month of the pass (10-01 →
+    2022-10) are relabelled with the month they rank (2022-09), rankings and streaks too, so
+    catch-up finds them done; the downgrade puts the old labels back."""
+    from alembic import command
+
+    from kfworkflow.storage import migrate
+
+    run_all(ledger, date(2022, 11, 1))
+    engine = ledger.engine
+
+    def labels() -> list[tuple[str, date, list[str], list[str]]]:
+        with engine.connect() as conn:
+            runs = conn.execute(select(col(PassRun.id), col(PassRun.period_key),
+                                       col(PassRun.as_of))
+                                .where(col(PassRun.kind) == "monthly")
+                                .order_by(col(PassRun.as_of))).all()
+            return [(key, as_of,
+                     sorted(set(conn.execute(select(col(Ranking.period)).where(
+                         col(Ranking.pass_run_id) == run_id)).scalars())),
+                     sorted(set(conn.execute(select(col(RuleStreak.last_period)).where(
+                         col(RuleStreak.pass_run_id) == run_id)).scalars())))
+                    for run_id, key, as_of in runs]
+
+    assert labels() == [("2022-09", date(2022, 10, 1), ["2022-09"], ["2022-09"]),
+                        ("2022-10", date(2022, 11, 1), ["2022-10"], ["2022-10"])]
+    command.downgrade(migrate.alembic_config(engine), "0003")
+    assert labels() == [("2022-10", date(2022, 10, 1), ["2022-10"], ["2022-10"]),
+                        ("2022-11", date(2022, 11, 1), ["2022-11"], ["2022-11"])]
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == "0004"
+    assert labels() == [("2022-09", date(2022, 10, 1), ["2022-09"], ["2022-09"]),
+                        ("2022-10", date(2022, 11, 1), ["2022-10"], ["2022-10"])]
+    set_day(ledger, date(2022, 11, 1))
+    assert due_periods(ledger, date(2022, 11, 1)) == []
 
 
 def test_catch_up_without_a_published_version_has_nothing_to_do(workspace: Workspace) -> None:

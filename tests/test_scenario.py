@@ -195,16 +195,19 @@ def test_six_weeks_over_the_national_day_holiday(
         ranking = [(r.period, r.county, r.score, r.rank, r.rank_change) for r in conn.execute(
             select(Ranking).order_by(col(Ranking.period), col(Ranking.rank)))]
         breakdown = json.loads(conn.execute(select(col(Ranking.breakdown)).where(
-            col(Ranking.period) == "2022-10", col(Ranking.county) == "lankao")).scalar_one())
+            col(Ranking.period) == "2022-09", col(Ranking.county) == "lankao")).scalar_one())
         monthly = [(row[0], row[1], row[2]) for row in conn.execute(text(
             "SELECT d.subject_key, d.rule_id, d.reason FROM decision d JOIN pass_run r "
             "ON r.id = d.pass_run_id WHERE r.kind = 'monthly' ORDER BY d.id"))]
+    # the pass of 10-01 ranks September, that of 11-01 October: each is stored as that month
     assert ranking == [
-        ("2022-10", "tongxu", 78.75, 1, None), ("2022-10", "lankao", 75.0, 2, None),
-        ("2022-10", "qixian", 62.5, 3, None),
-        ("2022-11", "lankao", 80.0, 1, 1), ("2022-11", "tongxu", 78.75, 2, -1),
-        ("2022-11", "qixian", 73.75, 3, 0),
+        ("2022-09", "tongxu", 78.75, 1, None), ("2022-09", "lankao", 75.0, 2, None),
+        ("2022-09", "qixian", 62.5, 3, None),
+        ("2022-10", "lankao", 80.0, 1, 1), ("2022-10", "tongxu", 78.75, 2, -1),
+        ("2022-10", "qixian", 73.75, 3, 0),
     ]
+    assert [(key, as_of) for kind, key, as_of in state.runs if kind == "monthly"] == [
+        ("2022-09", date(2022, 10, 1)), ("2022-10", date(2022, 11, 1))]
     assert breakdown["peers"] == 3 and breakdown["rank_from_bottom"] == 2
     assert breakdown["weights"]["start_rate"] == {"rate": 0.9, "weight": 0.25, "counted": True,
                                                   "points": 28.125}

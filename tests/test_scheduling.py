@@ -98,7 +98,8 @@ def fake_period_key(kind: str, as_of: date) -> str:
     if kind == "weekly":
         year, week, _ = as_of.isocalendar()
         return f"{year}-W{week:02d}"
-    return f"{as_of:%Y-%m}"
+    month = as_of.replace(day=1) - timedelta(days=1)  # the month it ranks, the one before
+    return f"{month:%Y-%m}"
 
 
 class FakePasses:
@@ -413,7 +414,7 @@ def test_same_day_passes_run_in_the_order_they_were_due(ws: Workspace) -> None:
     assert engine.due_periods(ws, date(2022, 12, 1)) == [("daily", date(2022, 12, 1)),
                                                          ("monthly", date(2022, 12, 1))]
     assert summary(scheduler_for(ws, engine).catch_up()) == [
-        ("monthly", "2022-12", "succeeded", True), ("daily", "2022-12-01", "succeeded", False)]
+        ("monthly", "2022-11", "succeeded", True), ("daily", "2022-12-01", "succeeded", False)]
 
 
 def test_late_runs_and_last_runs_are_recorded_in_the_state_file(ws: Workspace) -> None:
@@ -748,12 +749,12 @@ def test_long_lists_are_shortened_in_text_and_complete_in_json(
     status = run_cli(capsys, "-w", str(cli_ws), "scheduler", "status")
     lines = status.out.splitlines()
     start = lines.index("due and not run yet (is a scheduler running?):")
-    assert lines[start + 1:start + 3] == ["  monthly 2022-11: due 2022-11-01 09:00 (late)",
+    assert lines[start + 1:start + 3] == ["  monthly 2022-10: due 2022-11-01 09:00 (late)",
                                           "  daily 2022-11-01: due 2022-11-01 18:00 (late)"]
     assert lines[start + 11] == "  ... and 14 more (--json lists them all)"
     result = run_cli(capsys, "-w", str(cli_ws), "scheduler", "run", "--once")
     assert result.out.splitlines()[1] == (
-        "ran: monthly 2022-11, daily 2022-11-01, daily 2022-11-02, daily 2022-11-03, "
+        "ran: monthly 2022-10, daily 2022-11-01, daily 2022-11-02, daily 2022-11-03, "
         "daily 2022-11-04, daily 2022-11-05, daily 2022-11-06, weekly 2022-W45, "
         "daily 2022-11-07, ... 13 more ..., daily 2022-11-20, weekly 2022-W47")
     result = run_cli(capsys, "-w", str(cli_ws), "scheduler", "run", "--once", "--json")

@@ -212,10 +212,8 @@ def _summary(ws: Workspace, directory: Path, last_day: date, runs: int, reports:
     echo(f"\n交办事项 assignments: {counts['total']} 项（当前层级 by current level: {by_level}）")
     echo(f"  曾升级 escalated at least once: {counts['escalated']}；"
          f"当前状态 by status: {by_status}")
-    for period, county in places:
-        year, month = (int(p) for p in period.split("-"))
-        ranked = f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
-        echo(f"末位表态 last place of {ranked} (ranked {period}-01): {county}")
+    for period, ranked_on, county in places:
+        echo(f"末位表态 last place of {period} (ranked {ranked_on}): {county}")
     echo(f"\n调度 passes run: {runs}")
     if audit_ok:
         echo("审计 audit: " + ", ".join(f"{k} {'ok' if v else 'FAILED'}"

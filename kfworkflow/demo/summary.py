@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from kfworkflow.config.policies import Policies, Target
-from kfworkflow.storage.engine_models import Assignment, MetricSnapshot, Ranking
+from kfworkflow.storage.engine_models import Assignment, MetricSnapshot, PassRun, Ranking
 
 RATE_OF = {
     "start_rate": ("started", "due_to_start"),
@@ -103,21 +103,24 @@ def assignment_counts(session: Session) -> dict[str, Any]:
             "by_status": dict(by_status), "escalated": escalated}
 
 
-def last_places(session: Session, policies: Policies) -> list[tuple[str, str]]:
-    """(period, county name) of the bottom county of each ranked month."""
+def last_places(session: Session, policies: Policies) -> list[tuple[str, date, str]]:
+    """(ranked month, as-of date of the pass that ranked it, county name) of the bottom county
+    of each ranked month, from its effective run."""
     names = {c.id: c.name for c in policies.counties}
-    rows = session.execute(select(Ranking).order_by(col(Ranking.period), col(Ranking.id))
-                           ).scalars()
-    worst: dict[str, tuple[int, int, str]] = {}
-    for row in rows:
+    rows = session.execute(
+        select(Ranking, col(PassRun.as_of)).join(PassRun, col(PassRun.id) == col(
+            Ranking.pass_run_id)).where(col(PassRun.status) == "succeeded")
+        .order_by(col(Ranking.period), col(Ranking.id))).all()
+    worst: dict[str, tuple[int, int, str, date]] = {}
+    for row, as_of in rows:
         if row.rank is None:
             continue
         current = worst.get(row.period)
-        candidate = (row.rank, row.pass_run_id, row.county)
+        candidate = (row.rank, row.pass_run_id, row.county, as_of)
         if current is None or (row.pass_run_id, row.rank) > (current[1], current[0]):
             worst[row.period] = candidate
-    return [(period, names.get(county, county)) for period, (_, _, county) in sorted(
-        worst.items())]
+    return [(period, as_of, names.get(county, county))
+            for period, (_, _, county, as_of) in sorted(worst.items())]
 
 
 def example_project(session: Session) -> str | None:
