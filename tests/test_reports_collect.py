@@ -155,6 +155,48 @@ def test_monthly_ranking_of_october(scenario: Workspace) -> None:
     assert (quarter.period, quarter.period_start, quarter.period_end) == (
         "2022-Q4", date(2022, 10, 1), date(2022, 10, 31))
     assert [len(t.points) for t in quarter.trend] == [1, 1, 1]
+    # 上期名次 of Q4 is the rank at the end of Q3: September's ranking (the run of 10-01)
+    assert [(r.county_name, r.previous_rank, r.rank_change) for r in quarter.rows] == [
+        ("兰考县", 2, 1), ("通许县", 1, -1), ("杞县", 3, 0)]
+
+
+def test_each_ranking_is_the_month_it_ranks_and_compares_with_the_period_before(
+        workspace: Workspace) -> None:
+    """The scenario plus the monthly pass of 12-01, which ranks November (the ledger stands
+    still after 11-06: the same scores as October's). Its month compares with October, its
+    quarter (Q4) with the end of Q3 (September's ranking, the run of 10-01), its half-year and
+    year with nothing (no ranking before H2)."""
+    from test_passes import set_day
+
+    from kfworkflow.engine.passes import run_pass
+
+    run_scenario(workspace)
+    set_day(workspace, date(2022, 12, 1))
+    result = run_pass(workspace, "monthly", date(2022, 12, 1))
+    assert (result.period_key, result.message) == (
+        "2022-11", "ran monthly pass 2022-11 as of 2022-12-01: 4 decisions")
+    with read_session(workspace.ready_engine()) as session:
+        month = collect_ranking(session, date(2022, 12, 1))
+        quarter = collect_ranking(session, date(2022, 12, 1), "quarter")
+        half = collect_ranking(session, date(2022, 12, 15), "half_year")
+        october = collect_ranking(session, date(2022, 11, 30))  # the latest run is 11-01's
+    assert (month.period, month.period_start, month.period_end, month.info.as_of) == (
+        "2022-11", date(2022, 11, 1), date(2022, 11, 30), date(2022, 12, 1))
+    assert [(r.rank, r.county_name, r.score, r.previous_rank, r.rank_change)
+            for r in month.rows] == [(1, "兰考县", 80.0, 1, 0), (2, "通许县", 78.75, 2, 0),
+                                     (3, "杞县", 73.75, 3, 0)]
+    assert [(p.period, p.rank) for p in month.trend[0].points] == [
+        ("2022-09", 2), ("2022-10", 1), ("2022-11", 1)]
+    assert (quarter.period, quarter.period_start, quarter.period_end) == (
+        "2022-Q4", date(2022, 10, 1), date(2022, 11, 30))
+    assert [(r.rank, r.county_name, r.previous_rank, r.rank_change) for r in quarter.rows] == [
+        (1, "兰考县", 2, 1), (2, "通许县", 1, -1), (3, "杞县", 3, 0)]
+    assert [p.period for p in quarter.trend[0].points] == ["2022-10", "2022-11"]
+    assert half.period == "2022-H2"
+    assert [(r.previous_rank, r.rank_change) for r in half.rows] == [(None, None)] * 3
+    assert (october.period, october.info.as_of) == ("2022-10", date(2022, 11, 1))
+    assert Renderer("zh").document(month, "md").splitlines()[0] == (
+        "# 开封市稳经济重要项目集中攻坚行动 2022年11月 月度排名通报")
 
 
 def test_dashboard_from_the_database(scenario: Workspace, tmp_path: Path) -> None:

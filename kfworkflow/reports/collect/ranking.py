@@ -1,8 +1,10 @@
 """The monthly ranking (and quarter, half-year, year) from the database.
 
 A monthly pass runs on the 1st and ranks the month that just ended, so the run of 2022-12-01
-is November's ranking. A longer period's document uses the latest monthly run in it (its rates
-are cumulative) and the monthly runs before it for the trend.
+is November's ranking, keyed ``2022-11`` (``kfworkflow.engine.periods``). A longer period's
+document uses the latest monthly run in it (its rates are cumulative), the monthly runs before
+it for the trend, and compares ranks with the last ranking of the previous period of the same
+length (a quarter's 上期名次 is the rank at the end of the previous quarter).
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from kfworkflow.engine.periods import ranked_month as month_ranked_on
 from kfworkflow.errors import InputError
 from kfworkflow.reports.collect.common import (
+    EFFECTIVE,
     document_info,
     lights,
     ordered,
     rate_trend,
     require_run,
-    runs_between,
     setting_on,
 )
 from kfworkflow.reports.collect.items import ItemHistory
@@ -44,9 +47,17 @@ SUMMONS = "summons"
 
 
 def ranked_month(run: PassRun) -> date:
-    """The first day of the month a monthly run ranks (the month before its as-of date)."""
-    day = run.as_of - timedelta(days=1)
-    return day.replace(day=1)
+    """The first day of the month a monthly run ranks (the month before its as-of date's)."""
+    return month_ranked_on(run.as_of)
+
+
+def monthly_runs(session: Session, first: date, last: date) -> list[PassRun]:
+    """Effective monthly runs that rank a month in [first, last], oldest first."""
+    return list(session.execute(
+        select(PassRun).where(col(PassRun.kind) == "monthly", col(PassRun.status) == EFFECTIVE,
+                              col(PassRun.period_key) >= f"{first:%Y-%m}",
+                              col(PassRun.period_key) <= f"{last:%Y-%m}")
+        .order_by(col(PassRun.as_of), col(PassRun.id))).scalars())
 
 
 def _month_end(first: date) -> date:
@@ -98,19 +109,40 @@ def _closure(history: ItemHistory, first: date, last: date, on: date
     return out
 
 
+def _previous_ranks(session: Session, period_kind: str, first: date) -> dict[str, int | None]:
+    """county → its rank in the last ranking of the ``period_kind`` period before the one
+    starting on ``first`` (the quarter before, for a quarter); empty when none was made."""
+    before = month_ranked_on(first)
+    _, before_first = period_of(period_kind, before)
+    runs = monthly_runs(session, before_first, before)
+    if not runs:
+        return {}
+    return {str(county): rank for county, rank in session.execute(
+        select(col(Ranking.county), col(Ranking.rank))
+        .where(col(Ranking.pass_run_id) == runs[-1].id))}
+
+
 def _score(ranking: Ranking, names: Mapping[str, str], weights: Mapping[str, float],
-           light: str | None, closure: tuple[int, int]) -> CountyScore:
+           light: str | None, closure: tuple[int, int],
+           previous_ranks: Mapping[str, int | None] | None) -> CountyScore:
+    """``previous_ranks``: the previous period's ranks, or None for a month (the pass stored
+    the change since the month before)."""
     breakdown: dict[str, Any] = json.loads(ranking.breakdown).get("weights", {})
     metrics = tuple(MetricScore(metric, (breakdown.get(metric) or {}).get("rate"), weight,
                                 (breakdown.get(metric) or {}).get("points"))
                     for metric, weight in weights.items())
-    previous = (ranking.rank + ranking.rank_change
-                if ranking.rank is not None and ranking.rank_change is not None else None)
+    rank = ranking.rank
+    if previous_ranks is None:
+        change = ranking.rank_change
+        previous = rank + change if rank is not None and change is not None else None
+    else:
+        previous = previous_ranks.get(ranking.county)
+        change = previous - rank if rank is not None and previous is not None else None
     assigned, closed = closure
     return CountyScore(
-        rank=ranking.rank, county=ranking.county,
+        rank=rank, county=ranking.county,
         county_name=names.get(ranking.county, ranking.county), score=ranking.score,
-        metrics=metrics, previous_rank=previous, rank_change=ranking.rank_change,
+        metrics=metrics, previous_rank=previous, rank_change=change,
         assigned=assigned, closed_out=closed, closure_rate=ratio(closed, assigned),
         light=light)
 
@@ -132,23 +164,26 @@ def collect_ranking(session: Session, on: date, period_kind: str = "month") -> M
     county_lights = lights(session, run.id, "county", dimension=None)
     history = ItemHistory(session, policies)
     closure = _closure(history, first, last, run.as_of)
-    rows = [_score(rankings[c], names, weights, county_lights.get(c), closure.get(c, (0, 0)))
+    previous_ranks = (None if period_kind == "month"
+                      else _previous_ranks(session, period_kind, first))
+    rows = [_score(rankings[c], names, weights, county_lights.get(c), closure.get(c, (0, 0)),
+                   previous_ranks)
             for c in ordered(set(rankings), list(names))]
     rows.sort(key=lambda r: (r.rank is None, r.rank or 0))
     top, bottom = top_and_bottom(rows)
     ranked = [r for r in rows if r.rank is not None]
     last_rank = max((r.rank for r in ranked if r.rank is not None), default=None)
     last_place = next((r for r in ranked if r.rank == last_rank), None) if len(ranked) > 1 else None
-    in_period = runs_between(session, "monthly", first + timedelta(days=1), run.as_of)
+    in_period = monthly_runs(session, first, month)
     summoned = _summoned(session, [r.id for r in in_period if r.id is not None])
     trend_from = first if period_kind != "month" else _months_back(month, TREND_MONTHS)
-    trend_runs = runs_between(session, "monthly", trend_from + timedelta(days=1), run.as_of)
+    trend_runs = monthly_runs(session, trend_from, month)
     history_rows: dict[int, dict[str, Ranking]] = {}
     if trend_runs:
         for ranking in session.execute(select(Ranking).where(
                 col(Ranking.pass_run_id).in_([r.id for r in trend_runs]))).scalars():
             history_rows.setdefault(ranking.pass_run_id, {})[ranking.county] = ranking
-    months = [(f"{ranked_month(r):%Y-%m}", history_rows.get(r.id or 0, {})) for r in trend_runs]
+    months = [(r.period_key, history_rows.get(r.id or 0, {})) for r in trend_runs]
     trend = tuple(
         CountyTrend(r.county, r.county_name, tuple(
             ScorePoint(label, by_county[r.county].score if r.county in by_county else None,
