@@ -153,19 +153,36 @@ LEFT JOIN exemption e ON e.project_id = p.id AND e.from_on <= :as_of
 """
 
 
+def _create_floor_table(conn: Any) -> None:
+    """A copy of the decision table as the pass writes it: a table of the database itself (a
+    TEMP table would skip the WAL and the commit's sync) with the same unique hash and
+    indexes, but without the append-only triggers, so it can be dropped afterwards."""
+    conn.execute("DROP TABLE IF EXISTS decision_floor")
+    ddl = [sql for (kind, sql) in conn.execute(
+        "SELECT type, sql FROM sqlite_master WHERE tbl_name = 'decision' AND sql IS NOT NULL "
+        "AND type IN ('table', 'index') ORDER BY type DESC")]
+    for sql in ddl:  # the table first, then its indexes
+        conn.execute(sql.replace("CREATE TABLE decision (", "CREATE TABLE decision_floor (")
+                     .replace(" ON decision (", " ON decision_floor (")
+                     .replace("ix_decision_", "ix_decision_floor_"))
+    conn.commit()
+
+
 def measure_floor(root: Path, decisions: int) -> dict[str, Any]:
     """One plain SELECT of the rows the weekly pass reads, one bulk insert of ``decisions`` rows.
 
     The weekly default rules read, per project: its ledger row, its latest report on or before
     the pass date, its start and progress lights from the preceding daily pass, and a valid
     reason in force — so the floor reads exactly those, in one query, with no Python per row.
+    The rows are written, as the pass writes its decisions, to a durable table with the decision
+    table's columns, unique hash and indexes.
     """
     import sqlite3
 
     conn = sqlite3.connect(root / "kfw.db")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("CREATE TEMP TABLE decision_floor AS SELECT * FROM decision WHERE 0")
+    _create_floor_table(conn)
     daily_run = conn.execute("SELECT max(id) FROM pass_run WHERE kind = 'daily' "
                              "AND status = 'succeeded'").fetchone()[0]
     started = time.perf_counter()
@@ -177,9 +194,11 @@ def measure_floor(root: Path, decisions: int) -> dict[str, Any]:
     if sample is not None:
         width = len(sample)
         conn.executemany(f"INSERT INTO decision_floor VALUES ({','.join('?' * width)})",
-                         ((i, *sample[1:]) for i in range(decisions)))
+                         ((i, *sample[1:-1], f"{i:064x}") for i in range(decisions)))
     conn.execute("COMMIT")
     seconds = time.perf_counter() - started
+    conn.execute("DROP TABLE decision_floor")
+    conn.commit()
     return {"seconds": seconds, "rows_read": rows, "rows_written": decisions,
             "peak_rss_mb": _peak_rss_mb()}
 
