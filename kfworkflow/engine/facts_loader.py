@@ -10,8 +10,9 @@ does not exist yet. History facts (``previous_light.<dim>``, ``light_streak.<dim
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -21,6 +22,7 @@ from kfworkflow.config.policies import Policies
 from kfworkflow.engine.history import History, PriorLight
 from kfworkflow.engine.project_query import (
     AFTER,
+    PROJECT_COLUMNS,
     STATE_ON_AT,
     ProjectQuery,
     exemption_in_force,
@@ -53,6 +55,22 @@ PROBLEM_FACTS = frozenset({"open_problems"})
 
 
 REPORT_NONE: Facts = dict.fromkeys(REPORT_FACTS)
+# ledger facts taken as they are from a project row: (name, column position)
+LEDGER_FACTS = tuple((name, PROJECT_COLUMNS.index(column)) for name, column in (
+    ("code", "code"), ("name", "name"), ("batch", "batch"),
+    ("responsible_unit", "responsible_unit"), ("responsible_person", "responsible_person"),
+    ("owner_unit", "owner_unit"), ("total_investment", "total_investment"),
+    ("annual_investment", "annual_investment"), ("planned_funds", "planned_funds")))
+
+
+def _values_at(positions: Sequence[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
+    """What reads the values at ``positions`` of a row, as a tuple."""
+    if len(positions) > 1:
+        return itemgetter(*positions)
+    if positions:
+        at = positions[0]
+        return lambda row: (row[at],)
+    return lambda row: ()
 
 
 def _reads_milestones(names: frozenset[str]) -> bool:
@@ -125,6 +143,20 @@ def _ratio(part: float | None, whole: float | None) -> float | None:
     return part / whole
 
 
+# each report fact from (annual investment, planned funds, the report's columns as the driver
+# returned them: report_on, completed, arrived, disbursed, and what converts report_on)
+REPORT_COMPUTED: dict[str, Callable[..., Any]] = {
+    "completed_investment": lambda annual, funds, r, to_date: r[1],
+    "funds_arrived": lambda annual, funds, r, to_date: r[2],
+    "funds_disbursed": lambda annual, funds, r, to_date: r[3],
+    "investment_rate": lambda annual, funds, r, to_date: _ratio(r[1], annual),
+    "funds_rate": lambda annual, funds, r, to_date: _ratio(r[2], funds),
+    "disbursement_rate": lambda annual, funds, r, to_date: _ratio(r[3], funds),
+    "last_report_on": lambda annual, funds, r, to_date: to_date(r[0]),
+}
+assert set(REPORT_COMPUTED) == REPORT_FACTS
+
+
 class FactsLoader:
     def __init__(self, session: Session, policies: Policies, lifecycle: MilestoneLifecycle,
                  as_of: date, history: History, dimensions: Mapping[str, Sequence[str]], *,
@@ -147,7 +179,17 @@ class FactsLoader:
         self.with_reports = wanted is None or bool(wanted & REPORT_FACTS)
         self.with_exemptions = wanted is None or bool(wanted & EXEMPTION_FACTS)
         self.with_problems = wanted is None or bool(wanted & PROBLEM_FACTS)
+        self.wanted = wanted
         self._unit_facts: dict[tuple[str, str, str], Facts] = {}
+        # the ledger facts read: their names, and what takes their values from a row
+        ledger = [(n, i) for n, i in LEDGER_FACTS if wanted is None or n in wanted]
+        self._ledger = (tuple(n for n, _ in ledger), _values_at([i for _, i in ledger]))
+        # the report facts read when there is no report, and how each is computed when there is
+        # one (None: all of them)
+        self._report: tuple[Facts, list[tuple[str, Callable[..., Any]]] | None] = (
+            self._wanted_only(REPORT_NONE),
+            None if wanted is None or wanted >= REPORT_FACTS else
+            [(n, f) for n, f in REPORT_COMPUTED.items() if n in wanted])
         # key → dimension → light before this pass, for the chunk last loaded
         self.prior_lights: Mapping[str, Mapping[str, PriorLight]] = {}
 
@@ -194,17 +236,16 @@ class FactsLoader:
         rule_streaks = [(rule_id, f"streak.{rule_id}") for rule_id in self.history.tracked_rules]
         no_milestones: dict[str, tuple[Any, Any]] = {}
         no_streaks: dict[str, int] = {}
+        ledger_names, ledger_values = self._ledger
+        report_none, report_some = self._report
         out: list[Subject] = []
         for row in rows:
-            (pid, code, name, category, batch, county, task_force, responsible_unit,
-             responsible_person, owner_unit, total, annual, funds, state, state_on) = row[:15]
-            facts: Facts = {
-                "code": code, "name": name, **self._units_of(county, category, task_force),
-                "batch": batch, "responsible_unit": responsible_unit,
-                "responsible_person": responsible_person, "owner_unit": owner_unit,
-                "total_investment": total, "annual_investment": annual, "planned_funds": funds,
-                **no_source,
-            }
+            (pid, code, _, category, _, county, task_force, _, _, _, _, annual, funds, state,
+             state_on) = row[:15]
+            facts: Facts = dict(zip(ledger_names, ledger_values(row), strict=True))
+            facts.update(self._units_of(county, category, task_force))
+            if no_source:
+                facts.update(no_source)
             if self.with_milestones:
                 self._add_milestones(facts, category, state,
                                      None if state_on is None else to_state_on(state_on),
@@ -212,9 +253,12 @@ class FactsLoader:
             if to_report_on is not None and report_at is not None:
                 report = row[report_at:report_at + 4]
                 if report[0] is None:
-                    facts.update(REPORT_NONE)
-                else:
+                    facts.update(report_none)
+                elif report_some is None:
                     self._add_report(facts, annual, funds, to_report_on(report[0]), report)
+                else:
+                    for fact, compute in report_some:
+                        facts[fact] = compute(annual, funds, report, to_report_on)
             if exemption_at is not None:
                 reason = row[exemption_at]
                 facts["exempt"] = reason is not None
@@ -241,9 +285,14 @@ class FactsLoader:
     def _units_of(self, county: str, category: str, task_force: str) -> Facts:
         found = self._unit_facts.get((county, category, task_force))
         if found is None:
-            found = self._unit_facts[(county, category, task_force)] = self.units.unit_facts(
-                county, category, task_force)
+            found = self._unit_facts[(county, category, task_force)] = self._wanted_only(
+                self.units.unit_facts(county, category, task_force))
         return found
+
+    def _wanted_only(self, facts: Facts) -> Facts:
+        wanted = self.wanted
+        return dict(facts) if wanted is None else {k: v for k, v in facts.items()
+                                                   if k in wanted}
 
     def _add_milestones(self, facts: Facts, category: str, state: str, state_on: date | None,
                         milestones: Mapping[str, tuple[Any, Any]]) -> None:
