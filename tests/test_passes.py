@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from kfworkflow.engine import passes
+from kfworkflow.engine import pass_lock, passes
 from kfworkflow.engine.passes import (
     catch_up,
     due_periods,
@@ -420,7 +420,7 @@ def holding_pass_lock(workspace: Workspace, kind: str, day: date) -> Iterator[No
         try:
             if engine.dialect.name != "sqlite":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                             {"key": passes._lock_key(kind, period_key(kind, day))})
+                             {"key": pass_lock.lock_key(kind, period_key(kind, day))})
             yield
         finally:
             transaction.rollback()
@@ -446,7 +446,7 @@ def test_two_passes_started_at_once_one_runs_the_other_is_told(
 
     def slow(self: Any, *args: Any) -> Any:
         entered.set()
-        time.sleep(passes.SQLITE_BUSY_MS / 1000 + 1.5)
+        time.sleep(pass_lock.SQLITE_BUSY_MS / 1000 + 1.5)
         return original(self, *args)
 
     monkeypatch.setattr(passes._PassRun, "_write_lights", slow)

@@ -304,7 +304,7 @@ def record_from_row(row: Any) -> RecordedDecision:
 
 def stored_rulesets(session: Session) -> RuleSets:
     """Published versions compiled from their stored files, exactly as passes compile them."""
-    from kfworkflow.engine.passes import compile_version
+    from kfworkflow.engine.rule_versions import compile_version
 
     def load(revision: str) -> RuleSet:
         return compile_version(rule_store.by_revision(session, revision)).ruleset

@@ -10,22 +10,19 @@ records a superseding run that never re-creates what its period created nor esca
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Table, insert, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col
 
-from kfworkflow.config.policies import Policies, parse_policies
+from kfworkflow.config.policies import Policies
 from kfworkflow.engine.facts_loader import (
     OVERALL,
     FactsLoader,
@@ -48,20 +45,19 @@ from kfworkflow.engine.pass_ledger import (
     list_runs,
     run_dict,
 )
+from kfworkflow.engine.pass_lock import pass_transaction
 from kfworkflow.engine.periods import PASS_KINDS, check_kind, period_key, scheduled_periods
 from kfworkflow.engine.ranking import rank_counties
+from kfworkflow.engine.rule_versions import compile_version
 from kfworkflow.engine.workspace import Workspace
-from kfworkflow.errors import ConfigError, PassBusyError, RuleCheckError
+from kfworkflow.errors import PassBusyError
 from kfworkflow.evaluate.decision import Decision
 from kfworkflow.evaluate.env import PassEnv
 from kfworkflow.evaluate.run import evaluate
-from kfworkflow.lifecycle.milestones import MilestoneLifecycle
 from kfworkflow.rules.facts import AGGREGATE_KINDS
-from kfworkflow.rules.ruleset import RuleSet, compile_source
-from kfworkflow.rules.spec import RuleSource, read_rules_text
 from kfworkflow.storage import rule_store
 from kfworkflow.storage.bulk import bulk_insert
-from kfworkflow.storage.db import is_sqlite, write_session
+from kfworkflow.storage.db import write_session
 from kfworkflow.storage.decision_log import Appended, DecisionAppender
 from kfworkflow.storage.engine_models import (
     MetricSnapshot,
@@ -76,16 +72,6 @@ from kfworkflow.workcalendar import WorkCalendar
 SUBJECT_ORDER = ("assignment", "project", "problem", "county", "task_force", "category")
 ROUTABLE = ("project", "problem")
 ASSIGNMENT_FACTS = ("code", "county", "category", "task_force", "responsible_person")
-SQLITE_BUSY_MS = 2000
-SQLITE_DEFAULT_BUSY_MS = 30000
-
-
-# --- locks -----------------------------------------------------------------------------------
-
-
-def _lock_key(kind: str, key: str) -> int:
-    digest = hashlib.sha256(f"kfw-pass:{kind}:{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 # --- results ---------------------------------------------------------------------------------
@@ -113,86 +99,6 @@ class PassResult:
                 "message": self.message}
 
 
-# --- rule versions -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CompiledVersion:
-    ruleset: RuleSet
-    lifecycle: MilestoneLifecycle
-
-
-_COMPILED: dict[str, CompiledVersion] = {}
-
-
-def compile_version(version: RuleVersion) -> CompiledVersion:
-    """A published version compiled from its stored files and policies (cached by revision)."""
-    found = _COMPILED.get(version.revision)
-    if found is not None:
-        return found
-    where = f"rule revision {version.revision}"
-    policies, findings = parse_policies(version.policies, f"policies.yaml@{version.revision}")
-    if policies is None or findings:
-        raise RuleCheckError(f"the stored policies of {where} do not compile", findings)
-    source = RuleSource()
-    for name, body in sorted(json.loads(version.files).items()):
-        read_rules_text(body, f"{name}@{version.revision}", source)
-    ruleset, findings = compile_source(source, policies)
-    if ruleset is None or findings:
-        raise RuleCheckError(f"the stored rule files of {where} do not compile", findings)
-    if ruleset.revision != version.revision:
-        raise ConfigError(f"the stored files of {where} compile to revision {ruleset.revision}; "
-                          "the version store was altered or this kfworkflow compiles rules "
-                          "differently from the one that published them")
-    lifecycle = MilestoneLifecycle({c.id: c.path for c in policies.categories},
-                                   dict(policies.milestones))
-    compiled = CompiledVersion(ruleset, lifecycle)
-    if len(_COMPILED) > 32:
-        _COMPILED.clear()
-    _COMPILED[version.revision] = compiled
-    return compiled
-
-
-# --- the transaction -------------------------------------------------------------------------
-
-
-@contextmanager
-def _pass_transaction(engine: Engine, kind: str, key: str) -> Iterator[Session]:
-    """One transaction that holds the pass's lock from its first statement.
-
-    SQLite: BEGIN IMMEDIATE with a short busy timeout (the database's one writer lock).
-    PostgreSQL: pg_try_advisory_xact_lock on the kind and period.
-    """
-    busy = PassBusyError(f"the {kind} pass for {key} is already running")
-    if not is_sqlite(engine):
-        with write_session(engine) as session:
-            got = session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
-                                  {"key": _lock_key(kind, key)}).scalar()
-            if not got:
-                raise busy
-            yield session
-        return
-    with engine.connect() as conn:
-        raw: Any = conn.connection.driver_connection
-        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
-        conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"
-        try:
-            try:
-                transaction = conn.begin()
-            except OperationalError as exc:
-                if "locked" in str(exc) or "busy" in str(exc):
-                    raise PassBusyError(f"the {kind} pass for {key} is already running (or "
-                                        "another write holds the SQLite database)") from None
-                raise
-            raw.execute(f"PRAGMA busy_timeout={SQLITE_DEFAULT_BUSY_MS}")
-            with Session(bind=conn) as session, transaction:
-                yield session
-                session.flush()
-        finally:
-            conn.info.pop("sqlite_begin", None)
-            raw.execute(f"PRAGMA busy_timeout={SQLITE_DEFAULT_BUSY_MS}")
-
-
 def _effective_run(session: Session, kind: str, key: str) -> PassRun | None:
     return session.execute(
         select(PassRun).where(col(PassRun.kind) == kind, col(PassRun.period_key) == key,
@@ -213,7 +119,7 @@ def run_pass(workspace: Workspace, kind: str, as_of: date, *, rerun: bool = Fals
     started = time.perf_counter()
     started_at = workspace.clock.now()
     try:
-        with _pass_transaction(engine, kind, key) as session:
+        with pass_transaction(engine, kind, key) as session:
             existing = _effective_run(session, kind, key)
             if existing is not None and not rerun:
                 return PassResult(
