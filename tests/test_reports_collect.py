@@ -128,6 +128,34 @@ def test_an_earlier_list_shows_that_week_not_today(scenario: Workspace) -> None:
     assert [i.number for i in doc.items] == ["2022-W40-0001", "2022-W42-0001"]
 
 
+def test_an_overdue_province_item_is_not_shown_as_green(scenario: Workspace) -> None:
+    """2022-W39-0001 is overdue at the province while its project T03 has a green light: the
+    column says the light is the project's, and the status and working days say overdue, in
+    every format."""
+    from openpyxl import load_workbook
+
+    from kfworkflow.reports.output import write_document
+
+    with read_session(scenario.ready_engine()) as session:
+        doc = collect_weekly(session, WEEKLY_ON, scenario.calendar)
+    md = Renderer("zh").document(doc, "md")
+    assert "| 办结时限 | 超期（工作日） | 状态 | 项目颜色 | 交办事由 |" in md
+    assert "| 2022-10-24 | 5 | 已超期 | 绿灯 |" in md
+    html = Renderer("en").document(doc, "html")
+    assert ">Workdays overdue</th><th>Status</th><th style=\"word-break: keep-all\">" in html
+    assert "keep-all\">Project light</th><th>Reason</th>" in html
+    assert ('<td class="n">5</td><td class="c nw">Overdue</td><td class="c"><span class="light '
+            'light-green">Green</span></td>') in html
+    path = write_document(doc, "xlsx", scenario.root / "w44.xlsx")
+    sheet = load_workbook(path).worksheets[0]
+    header, overdue = [list(r) for r in sheet.iter_rows(values_only=True)][:2]
+    assert dict(zip(header, overdue, strict=True))["编号"] == "2022-W39-0001"
+    assert {k: v for k, v in zip(header, overdue, strict=True) if k in (
+        "协调层级", "牵头单位", "超期（工作日）", "状态", "项目颜色")} == {
+        "协调层级": "省级", "牵头单位": PROVINCE, "超期（工作日）": 5, "状态": "已超期",
+        "项目颜色": "绿灯"}
+
+
 def test_monthly_ranking_of_october(scenario: Workspace) -> None:
     with read_session(scenario.ready_engine()) as session:
         doc = collect_ranking(session, MONTHLY_ON)

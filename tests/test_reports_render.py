@@ -63,6 +63,41 @@ def test_a_recipient_list_is_titled_for_its_recipient() -> None:
     assert "上周交办事项 0 项" in text and "2022-W47-001" in text and "2022-W47-002" not in text
 
 
+def test_weekly_headers_say_working_days_and_whose_light_it_is() -> None:
+    md = Renderer("zh").document(weekly_list(), "md")
+    assert ("| 编号 | 交办日期 | 项目名称 | 项目类别 | 县区 | 存在问题 | 问题类型 | 协调层级 "
+            "| 牵头单位 | 配合单位 | 责任人 | 办结时限 | 超期（工作日） | 状态 | 项目颜色 "
+            "| 交办事由 | 本周进展 |") in md
+    # part three names who must act (承办单位) beside the project's responsible unit
+    assert ("| 项目名称 | 项目代码 | 项目类别 | 县区 | 承办单位 | 责任单位 | 滞后节点 | 计划日期 "
+            "| 滞后（工作日） | 投资完成率 | 较序时（百分点） | 颜色 |") in md
+    assert ("| 龙亭区文旅综合体项目 | 2201-410202-04-01-000303 | 省市重点项目 | 龙亭区 "
+            "| 龙亭区人民政府 | 龙亭区文化旅游局 | 开工 | 2022-11-01 | 20 | 25.0% | -62.5 "
+            "| 红灯 |") in md
+    assert "超期天数" not in md and "滞后天数" not in md
+    en = Renderer("en").document(weekly_list(), "md")
+    assert ("| Deadline | Workdays overdue | Status | Project light | Reason |") in en
+    assert ("| County | Recipient | Responsible unit | Late milestone | Planned | Workdays late |"
+            ) in en
+
+
+KEEP = '<th style="word-break: keep-all">'  # a CJK header breaks only at its bracket
+
+
+def test_weekly_html_part_three_has_the_recipient_column() -> None:
+    html = Renderer("zh").document(weekly_list(), "html")
+    part_three = html[html.index("三、进度缓慢及滞后项目"):]
+    assert ("<th>项目名称</th><th>项目类别</th><th>县区</th><th>承办单位</th><th>责任单位</th>"
+            f"<th>滞后节点</th><th>计划日期</th>{KEEP}滞后（工作日）</th>") in part_three
+    assert ("<td>省市重点项目</td><td>杞县</td><td>杞县人民政府</td><td>杞县商务局</td>"
+            ) in part_three
+    head = html[html.index('<table id="new-items">'):]
+    assert f"{KEEP}超期（工作日）</th><th>状态</th>{KEEP}项目颜色</th>" in head
+    en = Renderer("en").document(weekly_list(), "html")
+    assert f"{KEEP}Workdays overdue</th><th>Status</th>{KEEP}Project light</th>" in en
+    assert "<th>County</th><th>Recipient</th><th>Responsible unit</th>" in en
+
+
 # ------------------------------------------------------------------ escaping
 
 

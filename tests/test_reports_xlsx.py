@@ -71,19 +71,47 @@ def test_weekly_workbook_has_one_sheet_per_part(tmp_path: Path) -> None:
     path = write_document(weekly_list(), "xlsx", tmp_path / "weekly.xlsx", lang="en")
     assert load_workbook(path).sheetnames == ["Last week's items", "New items", "Slow projects"]
     review = rows(path, 0)
-    assert review[0][:4] == ["Outcome", "No.", "Assigned", "Project code"]
+    # the issue's columns, each once: level, lead units, co-operating units, responsible
+    # person (no 承办单位 column repeating the lead units); days in working days; the light
+    # is the project's
+    assert review[0] == [
+        "Outcome", "No.", "Assigned", "Project code", "Project", "Category", "County", "Problem",
+        "Type", "Level", "Lead units", "Co-operating units", "Responsible person", "Deadline",
+        "Workdays overdue", "Status", "Project light", "Reason", "This week's progress"]
     assert review[2] == [
         "Escalated", "2022-W46-002", datetime(2022, 11, 21), "2201-410221-04-01-000202",
         "杞县大蒜深加工项目", "省市重点项目", "杞县", "环评批复未取得", "前期手续", "City",
-        "市发展改革委、市重点办", "市发展改革委, 市重点办", "市生态环境局", "李娜",
-        datetime(2022, 11, 28), 0, "Escalated", "Red",
-        "县级办结时限2022-11-18已过未解决，升级至市级协调", None]
-    assert [r[0] for r in rows(path, 1)] == ["No.", "2022-W47-001", "2022-W47-002",
-                                             "2022-W46-002"]
+        "市发展改革委, 市重点办", "市生态环境局", "李娜", datetime(2022, 11, 28), 0, "Escalated",
+        "Red", "县级办结时限2022-11-18已过未解决，升级至市级协调", None]
+    new = rows(path, 1)
+    assert new[0] == review[0][1:]
+    assert [r[0] for r in new] == ["No.", "2022-W47-001", "2022-W47-002", "2022-W46-002"]
+    assert rows(path, 2)[0] == [
+        "Project code", "Project", "Category", "County", "Recipient", "Responsible unit",
+        "Late milestone", "Planned", "Workdays late", "Investment completion rate",
+        "vs pro-rata (pp)", "Colour"]
     assert rows(path, 2)[1] == approx([
         "2201-410202-04-01-000303", "龙亭区文旅综合体项目", "省市重点项目", "龙亭区",
         "龙亭区人民政府", "龙亭区文化旅游局", "开工", datetime(2022, 11, 1), 20, 0.25, -62.5,
         "Red"])
+
+
+def test_weekly_workbook_headers_in_chinese(tmp_path: Path) -> None:
+    path = write_document(weekly_list(), "xlsx", tmp_path / "weekly.xlsx")
+    assert load_workbook(path).sheetnames == ["上周交办事项", "本周新交办事项", "进度滞后项目"]
+    assert rows(path, 0)[0] == [
+        "办理结果", "编号", "交办日期", "项目代码", "项目名称", "项目类别", "县区", "存在问题",
+        "问题类型", "协调层级", "牵头单位", "配合单位", "责任人", "办结时限", "超期（工作日）",
+        "状态", "项目颜色", "交办事由", "本周进展"]
+    # the province-level item: its lead unit is the province mechanism, its light the
+    # project's (red here), its status says whether it is overdue
+    province = rows(path, 1)[2]
+    assert province[8:11] + province[13:16] == [
+        "省级", "省稳经济重要项目集中攻坚行动协调机制", "市自然资源和规划局", 0, "新交办", "红灯"]
+    assert rows(path, 2)[0] == [
+        "项目代码", "项目名称", "项目类别", "县区", "承办单位", "责任单位", "滞后节点", "计划日期",
+        "滞后（工作日）", "投资完成率", "较序时（百分点）", "颜色"]
+    assert rows(path, 2)[2][4:6] == ["杞县人民政府", "杞县商务局"]
 
 
 def test_formula_looking_user_text_is_neutralised(tmp_path: Path) -> None:
@@ -94,7 +122,7 @@ def test_formula_looking_user_text_is_neutralised(tmp_path: Path) -> None:
     [_, row] = rows(path, 1)
     assert row[3] == "'=HYPERLINK(\"http://x\",\"y\")"
     assert row[6] == "'+86 13800000000"
-    assert (row[17], row[18]) == ("'-1+1", "'@SUM(A1)")
+    assert (row[16], row[17]) == ("'-1+1", "'@SUM(A1)")
     sheet = load_workbook(path).worksheets[1]
     assert all(cell.data_type != "f" for line in sheet.iter_rows() for cell in line)
 

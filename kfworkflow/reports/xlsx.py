@@ -120,9 +120,8 @@ def _daily(doc: DailyBulletin, t: Mapping[str, str], lang: str) -> list[XlsxShee
 def _assignment_columns(t: Mapping[str, str]) -> list[Column]:
     return [Column(t[key], COUNT if key == "days_overdue" else None) for key in (
         "number", "assigned_on", "project_code", "project", "category", "county", "problem",
-        "problem_type", "level", "recipient", "lead_units", "cooperating_units",
-        "responsible_person", "deadline_on", "days_overdue", "status", "light", "reason",
-        "progress")]
+        "problem_type", "level", "lead_units", "cooperating_units", "responsible_person",
+        "deadline_on", "days_overdue", "status", "project_light", "reason", "progress")]
 
 
 def _assignment_values(item: AssignmentRow, t: Mapping[str, str], separator: str
@@ -130,7 +129,7 @@ def _assignment_values(item: AssignmentRow, t: Mapping[str, str], separator: str
     return [item.number, item.assigned_on, item.project_code, item.project_name,
             item.category_name, item.county_name,
             item.problem if item.problem is not None else t["project_as_subject"],
-            item.problem_type_name, t.get(f"level_{item.level}", item.level), item.recipient,
+            item.problem_type_name, t.get(f"level_{item.level}", item.level),
             separator.join(item.lead_units), separator.join(item.cooperating_units),
             item.responsible_person, item.deadline_on, item.days_overdue,
             t.get(f"status_{item.status}", item.status), _light(item.light, t), item.reason,
