@@ -201,11 +201,11 @@ OPEN_ITEMS = tuple(sorted(
 LAGGING = (
     LaggingProject("2201-410202-04-01-000303", "龙亭区文旅综合体项目", "key_project",
                    "省市重点项目", "longting", "龙亭区", "龙亭区人民政府", "龙亭区文化旅游局",
-                   "started", "开工",
+                   ("市发展改革委", "市重点办"), "started", "开工",
                    date(2022, 11, 1), 20, 0.25, -62.5, "red"),
     LaggingProject("2201-410221-04-01-000203", "杞县农产品批发市场项目", "key_project",
                    "省市重点项目", "qixian", "杞县", "杞县人民政府", "杞县商务局",
-                   "completed", "竣工",
+                   ("市发展改革委", "市重点办"), "completed", "竣工",
                    date(2022, 11, 15), 6, 0.8, -7.5, "yellow"),
 )
 

@@ -156,6 +156,69 @@ def test_an_overdue_province_item_is_not_shown_as_green(scenario: Workspace) -> 
         "项目颜色": "绿灯"}
 
 
+UNITS = ("杞县人民政府", "通许县人民政府", "兰考县人民政府", "市发展改革委", "市重点办",
+         "市住房城乡建设局", "市金融局", "杞县发展改革委", "通许县发展改革委", "兰考县发展改革委")
+
+
+def test_every_unit_gets_its_own_list_of_2022_10_17(scenario: Workspace) -> None:
+    with read_session(scenario.ready_engine()) as session:
+        doc = collect_weekly(session, date(2022, 10, 17), scenario.calendar)
+    # the county governments and the task forces' lead units of the ledger's projects, then
+    # the projects' responsible units, then the province mechanism holding an item; the joint
+    # recipient 市发展改革委、市重点办 of 2022-W40-0001 is no list of its own
+    assert doc.units == UNITS
+    assert doc.recipients() == (*UNITS, PROVINCE)
+    lists = {unit: doc.for_recipient(unit) for unit in doc.recipients()}
+    assert {unit: ([r.item.number for r in d.review.items], [i.number for i in d.items],
+                   [p.code for p in d.lagging]) for unit, d in lists.items()} == {
+        "杞县人民政府": ([], [], ["Q01"]),  # its county's slow project
+        "通许县人民政府": ([], ["2022-W42-0001"], []),
+        "兰考县人民政府": (["2022-W40-0002", "2022-W41-0001"], [], []),
+        # each of the two lead units of the city-level item (recipient 市发展改革委、市重点办),
+        # and Q01 of 省市重点项目, whose task force they lead
+        "市发展改革委": (["2022-W40-0001"], ["2022-W40-0001"], ["Q01"]),
+        "市重点办": (["2022-W40-0001"], ["2022-W40-0001"], ["Q01"]),
+        "市住房城乡建设局": ([], [], []),  # co-operating on 2022-W42-0001: not sent it
+        "市金融局": ([], [], []),
+        "杞县发展改革委": ([], [], ["Q01"]),  # Q01's responsible unit
+        "通许县发展改革委": ([], [], []),
+        "兰考县发展改革委": ([], [], []),
+        PROVINCE: (["2022-W39-0001"], [], []),
+    }
+    city = lists["市重点办"]
+    assert (city.review.escalated, city.open_by_level_status) == (
+        1, (LevelStatusCount("city", "escalated", 1),))
+
+
+def test_the_cli_writes_one_list_per_unit_and_refuses_unknown_units(
+        scenario: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["-w", str(scenario.root), "--db", str(scenario.db), "report", "weekly", "--as-of",
+            "2022-10-17"]
+    out = tmp_path / "交办单.md"
+    result = run_cli(capsys, *base, "--out", str(out), "--each-recipient")
+    assert result.exit_code == 0, result.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["交办单.md", *(f"交办单-{unit}.md" for unit in (*UNITS, PROVINCE))])
+    text = (tmp_path / "交办单-市重点办.md").read_text(encoding="utf-8")
+    assert text.startswith("# 开封市稳经济重要项目集中攻坚行动 周交办单（市重点办）\n")
+    assert "| 2022-W40-0001 |" in text and "| 2022-W42-0001 |" not in text
+    assert ("| 杞县项目1 | Q01 | 省市重点项目 | 杞县 | 杞县人民政府 | 杞县发展改革委 "
+            "| 开工 |") in text
+    result = run_cli(capsys, *base, "--out", str(tmp_path / "one.md"), "--recipient",
+                     "市发展改革委")
+    assert result.exit_code == 0, result.err
+    result = run_cli(capsys, *base, "--out", str(tmp_path / "x.md"), "--recipient", "市重点")
+    assert result.exit_code == 1
+    message = ("KFW-D005 no 2022-W42 list goes to '市重点': it holds no item and is responsible "
+               "for no project (did you mean '市重点办'?)")
+    assert result.err == f"Error: {message}\n  {message}\n"
+    assert not (tmp_path / "x.md").exists()
+    result = run_cli(capsys, *base, "--out", str(tmp_path / "x.md"), "--recipient",
+                     "市发展改革委、市重点办", "--json")
+    assert result.exit_code == 1
+    assert '"hint": "give one unit at a time: \'市发展改革委\' or \'市重点办\'"' in result.out
+
+
 def test_monthly_ranking_of_october(scenario: Workspace) -> None:
     with read_session(scenario.ready_engine()) as session:
         doc = collect_ranking(session, MONTHLY_ON)
@@ -329,8 +392,9 @@ def test_the_cli_writes_every_document(scenario: Workspace, tmp_path: Path,
     result = run_cli(capsys, *base, "report", "weekly", "--as-of", "2022-11-01", "--out",
                      str(tmp_path / "w.md"), "--recipient", "杞县政府")
     assert result.exit_code == 1
-    assert result.err.startswith("Error: no item on the 2022-W44 list goes to '杞县政府'; "
-                                 "the recipients are: ")
+    assert result.err.startswith("Error: KFW-D005 no 2022-W44 list goes to '杞县政府': it holds "
+                                 "no item and is responsible for no project (did you mean "
+                                 "'杞县人民政府'?)\n")
     result = run_cli(capsys, *base, "report", "monthly", "--as-of", "2022-11-06", "--period",
                      "quarter", "--lang", "en", "--out", str(tmp_path / "q.html"))
     assert result.exit_code == 0, result.err

@@ -7,8 +7,11 @@ import re
 from datetime import date
 from pathlib import Path
 
-from reports_fixtures import NEW_ITEMS, REVIEW, weekly_list
+import pytest
+from reports_fixtures import LAGGING, NEW_ITEMS, PROVINCE, REVIEW, weekly_list
 
+from kfworkflow.errors import InputError
+from kfworkflow.reports.collect.weekly import recipient_list
 from kfworkflow.reports.context import (
     DOCUMENTED,
     CountyScore,
@@ -73,23 +76,111 @@ def test_weekly_review_counts_come_from_its_items() -> None:
 
 def test_a_recipient_list_keeps_only_its_items_in_every_part() -> None:
     overall = weekly_list()
+    # one unit each, county level first; the joint recipient 市发展改革委、市重点办 is split;
+    # then the units responsible for a slow project (its task force's leads, its 责任单位)
     assert overall.recipients() == (
-        "兰考县人民政府", "兰考县自然资源局", "龙亭区人民政府", "杞县人民政府", "杞县财政局",
-        "市发展改革委、市重点办", "市发展改革委", "市重点办", "市生态环境局",
-        "省稳经济重要项目集中攻坚行动协调机制", "市自然资源和规划局")
+        "兰考县人民政府", "龙亭区人民政府", "杞县人民政府", "市发展改革委", "市重点办", PROVINCE,
+        "龙亭区文化旅游局", "杞县商务局")
     qixian = overall.for_recipient("杞县人民政府")
     assert qixian.recipient == "杞县人民政府"
     assert [r.item.number for r in qixian.review.items] == []
     assert [i.number for i in qixian.items] == ["2022-W47-001"]
     assert [p.code for p in qixian.lagging] == ["2201-410221-04-01-000203"]
     assert qixian.open_by_level_status == (LevelStatusCount("county", "new", 1),)
+    # 市重点办 is one of the two lead units of the city-level item (recipient
+    # 市发展改革委、市重点办) and leads the task force of both slow projects
     city = overall.for_recipient("市重点办")
     assert [r.item.number for r in city.review.items] == ["2022-W46-002"]
     assert (city.review.escalated, city.review.still_open) == (1, 0)
     assert [i.number for i in city.items] == ["2022-W46-002"]
-    assert city.lagging == ()
+    assert [p.code for p in city.lagging] == ["2201-410202-04-01-000303",
+                                              "2201-410221-04-01-000203"]
     assert city.open_by_level_status == (LevelStatusCount("city", "escalated", 1),)
+    province = overall.for_recipient(PROVINCE)
+    assert ([r.item.number for r in province.review.items], [i.number for i in province.items],
+            province.lagging) == ([], ["2022-W47-002"], ())
+    bureau = overall.for_recipient("龙亭区文化旅游局")  # a 责任单位: its slow project only
+    assert (bureau.review.items, bureau.items) == ((), ())
+    assert [p.code for p in bureau.lagging] == ["2201-410202-04-01-000303"]
     assert len(NEW_ITEMS) == 3
+
+
+def test_items_go_to_their_recipient_its_joint_units_and_lead_units_not_co_operating_units(
+        ) -> None:
+    joint = NEW_ITEMS[2]  # city level: 市发展改革委、市重点办, co-operating 市生态环境局
+    assert joint.recipient_units() == ("市发展改革委", "市重点办")
+    units = ("市发展改革委、市重点办", "市发展改革委", "市重点办", "市生态环境局", "杞县人民政府",
+             "市")
+    assert [joint.addressed_to(unit) for unit in units] == [
+        True, True, True, False, False, False]
+    # a unit named only in a joint recipient still gets the item
+    named_only = dataclasses.replace(joint, lead_units=("市发展改革委",))
+    assert named_only.addressed_to("市重点办") is True
+    # a county item: its county government; not the task-force leads co-operating on it
+    county = dataclasses.replace(NEW_ITEMS[0], cooperating_units=("市发展改革委", "市财政局"))
+    assert [u for u in ("杞县人民政府", "杞县财政局", "市发展改革委", "市财政局")
+            if county.addressed_to(u)] == ["杞县人民政府"]
+
+
+SPECIAL_BOND = dataclasses.replace(
+    LAGGING[1], code="2201-410225-04-01-000107", name="兰考县污水处理厂项目",
+    category="special_bond", category_name="地方政府专项债券项目", county="lankao",
+    county_name="兰考县", recipient="兰考县人民政府", responsible_unit="市工业和信息化局",
+    lead_units=("市发展改革委", "市财政局"), lag_days=3)
+
+
+def test_a_city_department_gets_the_slow_projects_of_the_task_forces_it_leads() -> None:
+    doc = dataclasses.replace(
+        weekly_list(), lagging=(*LAGGING, SPECIAL_BOND),
+        units=("兰考县人民政府", "杞县人民政府", "龙亭区人民政府", "市发展改革委", "市财政局",
+               "市重点办", "市工业和信息化局", "市住房城乡建设局"))
+    assert [SPECIAL_BOND.concerns(u) for u in (
+        "兰考县人民政府", "市发展改革委", "市财政局", "市工业和信息化局", "市重点办",
+        "杞县人民政府")] == [True, True, True, True, False, False]
+
+    def slow(unit: str) -> list[str]:
+        return [p.code for p in doc.for_recipient(unit).lagging]
+
+    both = ["2201-410202-04-01-000303", "2201-410221-04-01-000203"]
+    assert slow("市发展改革委") == [*both, "2201-410225-04-01-000107"]  # leads both task forces
+    assert slow("市重点办") == both  # one of the two leads of 省市重点项目…专班 only
+    assert slow("市财政局") == ["2201-410225-04-01-000107"]  # one of the two leads of 专项债券
+    assert slow("市工业和信息化局") == ["2201-410225-04-01-000107"]  # its 责任单位
+    assert slow("兰考县人民政府") == ["2201-410225-04-01-000107"]  # its county's
+    assert slow("市住房城乡建设局") == []
+    # every unit on its own, `units` first (a unit with nothing this week still gets a list)
+    assert doc.recipients() == (
+        "兰考县人民政府", "杞县人民政府", "龙亭区人民政府", "市发展改革委", "市财政局", "市重点办",
+        "市工业和信息化局", "市住房城乡建设局", PROVINCE, "龙亭区文化旅游局", "杞县商务局")
+    assert not any("、" in unit for unit in doc.recipients())
+    empty = doc.for_recipient("市住房城乡建设局")
+    assert (empty.review.items, empty.items, empty.lagging, empty.open_by_level_status) == (
+        (), (), (), ())
+
+
+def test_an_unknown_recipient_is_refused_with_the_closest_units() -> None:
+    doc = weekly_list()
+
+    def refused(unit: str) -> InputError:
+        with pytest.raises(InputError) as caught:
+            recipient_list(doc, unit)
+        return caught.value
+
+    error = refused("杞县政府")
+    assert str(error) == ("KFW-D005 no 2022-W47 list goes to '杞县政府': it holds no item and is "
+                          "responsible for no project (did you mean '杞县人民政府'?)")
+    assert [(f.code, f.hint) for f in error.findings] == [
+        ("KFW-D005", "did you mean '杞县人民政府'?")]
+    assert refused("市发改委").findings[0].hint == "did you mean '市发展改革委'?"
+    assert refused("市发展改革委、市重点办").findings[0].hint == (
+        "give one unit at a time: '市发展改革委' or '市重点办'")
+    # most alike first: 县人民政府 is closest to the shortest name that contains it
+    assert refused("县人民政府").findings[0].hint == (
+        "did you mean '杞县人民政府', '兰考县人民政府' or '龙亭区人民政府'?")
+    assert refused("市教育局").findings[0].hint == (
+        "the units with a list are: 兰考县人民政府, 龙亭区人民政府, 杞县人民政府, 市发展改革委, "
+        f"市重点办, {PROVINCE}, 龙亭区文化旅游局, 杞县商务局")
+    assert recipient_list(doc, "市重点办") == doc.for_recipient("市重点办")
 
 
 def test_top_and_bottom_never_overlap_and_skip_unranked() -> None:

@@ -12,7 +12,7 @@ from kfworkflow.cli.context import DATE, pass_workspace
 from kfworkflow.cli.output import echo_json, json_option
 from kfworkflow.engine.workspace import Workspace
 from kfworkflow.errors import InputError
-from kfworkflow.reports.context import Document, WeeklyList
+from kfworkflow.reports.context import Document
 from kfworkflow.reports.messages import LANGUAGES
 from kfworkflow.reports.output import FORMATS, write_document
 from kfworkflow.storage.db import read_session
@@ -94,21 +94,24 @@ def report_daily(workspace: Workspace, as_of: date | None, fmt: str | None, out:
 @document_options
 @click.option("--recipient", metavar="UNIT", default=None,
               help="Only the list this unit receives (a county government, a city department, "
-                   "the province mechanism).")
+                   "the province mechanism): its items and the slow projects it is "
+                   "responsible for.")
 @click.option("--each-recipient", is_flag=True,
-              help="Also write one list per recipient beside --out, named after the unit.")
+              help="Also write one list per unit beside --out, named after the unit: every "
+                   "county government and city department, one each.")
 @pass_workspace
 def report_weekly(workspace: Workspace, as_of: date | None, fmt: str | None, out: Path,
                   lang: str | None, as_json: bool, recipient: str | None,
                   each_recipient: bool) -> None:
     """Weekly assignment list (周交办单): last week's items, new items, slow projects."""
     from kfworkflow.reports.collect import collect_weekly
+    from kfworkflow.reports.collect.weekly import recipient_list
 
     kind = _format(fmt, out)
     language = _lang(workspace, lang)
     with read_session(workspace.ready_engine()) as session:
         overall = collect_weekly(session, _as_of(workspace, as_of), workspace.calendar)
-    doc = _for_recipient(overall, recipient) if recipient else overall
+    doc = recipient_list(overall, recipient) if recipient else overall
     files = [_write(workspace, doc, kind, out, language)]
     if each_recipient:
         for unit in overall.recipients():
@@ -116,14 +119,6 @@ def report_weekly(workspace: Workspace, as_of: date | None, fmt: str | None, out
             target = out.with_name(f"{out.stem}-{name}{out.suffix}")
             files.append(_write(workspace, overall.for_recipient(unit), kind, target, language))
     _done(as_json, doc, "weekly", files)
-
-
-def _for_recipient(doc: WeeklyList, unit: str) -> WeeklyList:
-    known = doc.recipients()
-    if unit not in known:
-        raise InputError(f"no item on the {doc.week} list goes to {unit!r}; the recipients "
-                         f"are: {', '.join(known) or 'none'}")
-    return doc.for_recipient(unit)
 
 
 @report_group.command("monthly")

@@ -21,6 +21,7 @@ RATE_NAMES = ("start_rate", "funds_in_place_rate", "investment_completion_rate",
               "on_time_completion_rate")
 PERIOD_KINDS = ("month", "quarter", "half_year", "year")
 TOTAL_KEY = "total"
+UNIT_SEPARATOR = "、"  # joins the units of a joint recipient: 市发展改革委、市重点办
 
 
 def ratio(numerator: float, denominator: float) -> float | None:
@@ -198,10 +199,16 @@ class AssignmentRow:
     reason: str
     progress: str | None
 
+    def recipient_units(self) -> tuple[str, ...]:
+        """The units the item is assigned to: a joint recipient (``市发展改革委、市重点办``)
+        split into its units."""
+        return tuple(u for u in self.recipient.split(UNIT_SEPARATOR) if u)
+
     def addressed_to(self, unit: str) -> bool:
-        """Whether ``unit`` receives this item: as recipient, lead or co-operating unit."""
-        return unit == self.recipient or unit in self.lead_units or (
-            unit in self.cooperating_units)
+        """Whether ``unit`` receives this item: as its recipient, as one of the units of a
+        joint recipient, or as a lead unit (co-operating units are not sent the item)."""
+        return unit == self.recipient or unit in self.recipient_units() or (
+            unit in self.lead_units)
 
 
 @dataclass(frozen=True)
@@ -238,6 +245,7 @@ class LaggingProject:
     county_name: str
     recipient: str
     responsible_unit: str
+    lead_units: tuple[str, ...]
     milestone: str | None
     milestone_name: str | None
     planned_on: date | None
@@ -245,6 +253,11 @@ class LaggingProject:
     investment_completion_rate: float | None
     pro_rata_gap_pp: float | None
     light: str | None
+
+    def concerns(self, unit: str) -> bool:
+        """Whether the project is on ``unit``'s list: ``unit`` is its county's government (the
+        recipient), a lead unit of its task force, or its responsible unit."""
+        return unit in (self.recipient, self.responsible_unit) or unit in self.lead_units
 
 
 @dataclass(frozen=True)
@@ -274,22 +287,28 @@ class WeeklyList:
     items: tuple[AssignmentRow, ...]
     lagging: tuple[LaggingProject, ...]
     open_by_level_status: tuple[LevelStatusCount, ...]
+    # units responsible for a project, who get a list even with nothing on it
+    units: tuple[str, ...] = ()
 
     def recipients(self) -> tuple[str, ...]:
-        """Every unit that gets its own list: recipients, then lead and co-operating units,
-        county level first."""
+        """Every unit that gets its own list, one unit each (a joint recipient is split):
+        ``units`` first, then the units holding items (county level first), then the units
+        responsible for a slow project."""
         rows = [r.item for r in self.review.items] + list(self.items)
         rows.sort(key=lambda r: LEVELS.index(r.level) if r.level in LEVELS else len(LEVELS))
-        units: dict[str, None] = {}
+        units = dict.fromkeys(self.units)
         for row in rows:
-            for unit in (row.recipient, *row.lead_units, *row.cooperating_units):
+            for unit in (*row.recipient_units(), *row.lead_units):
                 units.setdefault(unit)
         for project in self.lagging:
-            units.setdefault(project.recipient)
+            for unit in (project.recipient, *project.lead_units, project.responsible_unit):
+                if unit:
+                    units.setdefault(unit)
         return tuple(units)
 
     def for_recipient(self, unit: str) -> WeeklyList:
-        """The list one unit receives: its items in every part, counts recomputed."""
+        """The list one unit receives: the items addressed to it in parts one and two, the
+        slow projects that concern it in part three, counts recomputed."""
         review = weekly_review(self.review.week,
                                (r for r in self.review.items if r.item.addressed_to(unit)))
         items = tuple(i for i in self.items if i.addressed_to(unit))
@@ -297,7 +316,7 @@ class WeeklyList:
         current.update((i.number, i) for i in items)
         return replace(
             self, recipient=unit, review=review, items=items,
-            lagging=tuple(p for p in self.lagging if p.recipient == unit),
+            lagging=tuple(p for p in self.lagging if p.concerns(unit)),
             open_by_level_status=level_status_counts(
                 i for i in current.values() if i.status in OPEN_STATUSES))
 

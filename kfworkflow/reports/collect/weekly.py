@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlmodel import Session
 from kfworkflow.engine.facts_loader import FactsLoader
 from kfworkflow.engine.history import History
 from kfworkflow.engine.metrics import pro_rata
+from kfworkflow.errors import Finding, InputError
 from kfworkflow.lifecycle.assignments import CLOSED_OUT, RESOLVED
 from kfworkflow.lifecycle.milestones import ADJUSTED
 from kfworkflow.reports.collect.common import (
@@ -23,6 +25,7 @@ from kfworkflow.reports.collect.common import (
 )
 from kfworkflow.reports.collect.items import ItemHistory, ItemState, RowBuilder, by_number
 from kfworkflow.reports.context import (
+    UNIT_SEPARATOR,
     LaggingProject,
     ReviewedAssignment,
     WeeklyList,
@@ -64,19 +67,33 @@ def late_milestone(setting: Setting, facts: Mapping[str, Any], on: date
 
 
 def lagging_projects(session: Session, setting: Setting, calendar: WorkCalendar, on: date,
-                     light_of: Mapping[str, str]) -> tuple[LaggingProject, ...]:
-    """Projects with a late milestone or a red or yellow light on ``on``, most late first;
-    projects with a valid reason (正当理由) in force are left out."""
+                     light_of: Mapping[str, str]
+                     ) -> tuple[tuple[LaggingProject, ...], tuple[str, ...]]:
+    """Projects with a late milestone or a red or yellow light on ``on``, most late first
+    (projects with a valid reason, 正当理由, in force are left out); and the units responsible
+    for a project of the programme (not adjusted out), each of whom gets a list: the county
+    governments, then the lead units of the projects' task forces, in the order of
+    ``policies.yaml``, then the projects' other responsible units."""
     policies = setting.policies
     governments = {c.id: c.government for c in policies.counties}
     categories = {c.id: c.name for c in policies.categories}
+    leads = {t.id: tuple(t.leads) for t in policies.task_forces}
     target = pro_rata(on)
     loader = FactsLoader(session, policies, setting.lifecycle, on,
                          History([], "weekly", on, {}, {}), {})
     out = []
+    counties: set[str] = set()
+    task_forces: set[str] = set()
+    responsible: dict[str, None] = {}
     for chunk in loader.project_chunks():
         for code, facts in chunk:
-            if facts["state"] == ADJUSTED or facts.get("finished") or facts.get("exempt"):
+            if facts["state"] == ADJUSTED:
+                continue
+            counties.add(facts["county"])
+            task_forces.add(facts["task_force"])
+            if facts.get("responsible_unit"):
+                responsible.setdefault(facts["responsible_unit"])
+            if facts.get("finished") or facts.get("exempt"):
                 continue
             late = late_milestone(setting, facts, on)
             light = light_of.get(code)
@@ -90,6 +107,7 @@ def lagging_projects(session: Session, setting: Setting, calendar: WorkCalendar,
                 county=facts["county"], county_name=facts["county_name"],
                 recipient=str(governments.get(facts["county"], facts["county_name"])),
                 responsible_unit=facts.get("responsible_unit") or "",
+                lead_units=leads.get(facts["task_force"], ()),
                 milestone=milestone,
                 milestone_name=policies.milestones.get(milestone, milestone)
                 if milestone else None,
@@ -99,7 +117,12 @@ def lagging_projects(session: Session, setting: Setting, calendar: WorkCalendar,
                 pro_rata_gap_pp=(rate - target) * 100 if rate is not None else None,
                 light=light))
     out.sort(key=lambda p: (-p.lag_days, p.light != "red", p.code))
-    return tuple(out)
+    units = dict.fromkeys(c.government for c in policies.counties if c.id in counties)
+    for force in policies.task_forces:
+        if force.id in task_forces:
+            units.update(dict.fromkeys(force.leads))
+    units.update(responsible)
+    return tuple(out), tuple(units)
 
 
 def collect_weekly(session: Session, on: date, calendar: WorkCalendar) -> WeeklyList:
@@ -128,11 +151,46 @@ def weekly_from_run(session: Session, run: PassRun, calendar: WorkCalendar) -> W
            if s.status != CLOSED_OUT and (since is None or s.assigned_on > since)]
     open_rows = [rows.row(s, as_of) for s in now.values() if s.status != CLOSED_OUT]
     monday = as_of - timedelta(days=as_of.weekday())
+    lagging, units = lagging_projects(session, setting, calendar, as_of, light_of)
     return WeeklyList(
         info=document_info(setting.policies, run), week=run.period_key, week_start=monday,
         week_end=monday + timedelta(days=6), recipient=None,
         review=weekly_review(previous.period_key if previous else "",
                              sorted(reviewed, key=lambda r: r.item.number)),
         items=by_number(new),
-        lagging=lagging_projects(session, setting, calendar, as_of, light_of),
-        open_by_level_status=level_status_counts(open_rows))
+        lagging=lagging, open_by_level_status=level_status_counts(open_rows), units=units)
+
+
+def recipient_list(doc: WeeklyList, unit: str) -> WeeklyList:
+    """The list ``unit`` receives; InputError (KFW-D005) naming the closest units if no list
+    goes to it."""
+    known = doc.recipients()
+    if unit in known:
+        return doc.for_recipient(unit)
+    parts = [u for u in unit.split(UNIT_SEPARATOR) if u in known]
+    if len(parts) > 1:
+        hint = f"give one unit at a time: {_either(parts)}"
+    elif close := _close_units(unit, known):
+        hint = f"did you mean {_either(close)}?"
+    else:
+        hint = f"the units with a list are: {', '.join(known) or 'none'}"
+    finding = Finding("KFW-D005", f"no {doc.week} list goes to {unit!r}: it holds no item and "
+                      "is responsible for no project", hint=hint)
+    raise InputError(str(finding), [finding])
+
+
+def _close_units(unit: str, known: Sequence[str], n: int = 3) -> list[str]:
+    """The ``n`` units most like ``unit``: similar names, and names that contain its
+    characters in order (an abbreviation: 市工信局 → 市工业和信息化局)."""
+    def in_order(short: str, long: str) -> bool:
+        rest = iter(long)
+        return all(c in rest for c in short)
+
+    scored = [(difflib.SequenceMatcher(None, unit, k).ratio(), k) for k in known]
+    scored.sort(key=lambda s: -s[0])
+    return [k for ratio, k in scored if ratio >= 0.6 or in_order(unit, k)][:n]
+
+
+def _either(units: list[str]) -> str:
+    quoted = [repr(u) for u in units]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
