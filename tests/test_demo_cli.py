@@ -81,3 +81,24 @@ def test_the_demo_fails_when_its_audit_fails(
     assert "审计 audit: verify FAILED, replay ok" in result.out.splitlines()
     assert result.err.strip() == ("Error: the audit of the demo's decision log failed "
                                   "(see above)")
+
+
+def test_the_demo_stops_at_the_first_pass_that_fails(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kfworkflow.engine import passes
+
+    def broken(self: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(passes._PassRun, "execute", broken)
+    directory = tmp_path / "demo"
+    result = run_cli(capsys, "demo", "--dir", str(directory), "--quiet", "--until",
+                     "2022-11-15")
+    assert result.exit_code == 1
+    # the first pass due is Monday's weekly list; no later day was simulated
+    assert result.err.strip() == (
+        "Error: the demo's weekly pass for 2022-W46 failed: RuntimeError: disk full "
+        f"(run `kfw -w {directory} pass run weekly --as-of 2022-11-14` to see it again)")
+    assert not (directory / "data" / "daily-2022-11-15.csv").exists()
+    assert not (directory / "reports").exists()
