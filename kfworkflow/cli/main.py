@@ -63,6 +63,8 @@ def _report(error: KfwError, as_json: bool) -> None:
         click.echo(dumps({"error": str(error), "code": type(error).__name__,
                           "findings": [f.to_dict() for f in findings], **details}))
     click.echo(f"Error: {error}", err=True)
+    if [str(f) for f in findings] == [str(error)]:
+        return  # the one finding is the message itself
     for finding in findings[:200]:
         click.echo(f"  {finding}", err=True)
     if len(findings) > 200:
