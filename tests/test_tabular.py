@@ -10,15 +10,8 @@ import openpyxl
 import pytest
 
 from kfworkflow.errors import Finding, InputError
-from kfworkflow.ledger.tabular import (
-    Row,
-    XlsxSheet,
-    list_sheets,
-    neutralize,
-    read_table,
-    write_csv,
-    write_xlsx,
-)
+from kfworkflow.ledger.tabular import Row, list_sheets, read_table
+from kfworkflow.ledger.tabular_write import XlsxSheet, neutralize, write_csv, write_xlsx
 
 NOT_A_TABLE = "not an .xlsx workbook or a CSV text file"
 EMPTY = "the file is empty; expected a header row"

@@ -1,12 +1,10 @@
-"""Reading .xlsx/.csv files into located rows, and writing formula-safe .csv/.xlsx exports.
+"""Reading .xlsx/.csv files into located rows.
 
 Reading keeps every row's true number in the file (empty rows are skipped, not renumbered) and
 every header's column letter (for .csv too: coordinators open CSV files in Excel, which shows
 letters) so that error messages point at the exact cell. Values stay raw;
-:mod:`kfworkflow.ledger.cells` types them.
-
-Writing neutralizes text that a spreadsheet would run as a formula and replaces the target
-atomically, so a crash never leaves half a file behind.
+:mod:`kfworkflow.ledger.cells` types them. Writing exports is
+:mod:`kfworkflow.ledger.tabular_write` (its writers are importable from here too).
 """
 
 from __future__ import annotations
@@ -14,25 +12,23 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import math
-import os
 import re
-import secrets
-import unicodedata
 import warnings
-from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # openpyxl is imported on first use: it costs ~0.3 s at every CLI start
     from openpyxl import Workbook
-    from openpyxl.worksheet.worksheet import Worksheet
 
 from kfworkflow.errors import Finding, InputError
 from kfworkflow.ledger.cells import normalize_header
+
+# re-exported: the engine and the reports import their export writers from here
+from kfworkflow.ledger.tabular_write import XlsxSheet as XlsxSheet
+from kfworkflow.ledger.tabular_write import write_csv as write_csv
+from kfworkflow.ledger.tabular_write import write_xlsx as write_xlsx
 
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
@@ -41,18 +37,9 @@ CSV_DELIMITERS = (",", ";", "\t")
 NOT_A_TABLE = "not an .xlsx workbook or a CSV text file"
 EMPTY_FILE = "the file is empty; expected a header row"
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@")
-FORMULA_CONTROL_TRIGGERS = ("\t", "\r")
-
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls and password-protected workbooks
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_SHEET_TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
-_SHEET_TITLE_MAX = 31
-_EXCEL_CELL_TEXT_MAX = 32767
-_DATE_FORMAT = "yyyy-mm-dd"
-_DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
-_WIDTH_MIN, _WIDTH_MAX, _WIDTH_PADDING = 8.0, 60.0, 2.0
 
 
 @dataclass(frozen=True)
@@ -72,17 +59,6 @@ class Sheet:
     header_columns: dict[str, str]
     rows: list[Row]
 
-
-@dataclass
-class XlsxSheet:
-    title: str
-    headers: list[str]
-    rows: list[Sequence[object]]
-    column_widths: dict[int, float] | None = None
-    number_formats: dict[int, str] | None = None
-
-
-# ---------------------------------------------------------------------------------- reading
 
 
 def read_table(path: Path, sheet: str | None = None) -> Sheet:
@@ -368,200 +344,3 @@ def _input_error(
     finding = Finding(code, message, file=str(path), line=line, hint=hint)
     return InputError(f"{path}: {message}", [finding])
 
-
-# ---------------------------------------------------------------------------------- writing
-
-
-def neutralize(value: object) -> object:
-    """Text that a spreadsheet would run as a formula (= + - @, also after leading spaces, or a
-    leading tab/CR) gets a leading apostrophe; every other value, negative numbers included,
-    is returned unchanged."""
-    if not isinstance(value, str) or not value:
-        return value
-    if value.startswith(FORMULA_CONTROL_TRIGGERS) or value.lstrip().startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
-
-
-def _neutralized(text: str) -> str:
-    return "'" + text if neutralize(text) is not text else text
-
-
-def write_csv(path: Path, headers: list[str], rows: Iterable[Sequence[object]]) -> None:
-    """UTF-8 with BOM (so Excel detects the encoding), CRLF lines, formula-safe text."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow([_csv_text(neutralize(header)) for header in headers])
-    for number, row in enumerate(rows, start=1):
-        _check_width(path, None, number, row, headers)
-        writer.writerow([_csv_text(_checked(path, None, number, neutralize(v))) for v in row])
-    payload = buffer.getvalue().encode("utf-8-sig")
-    _atomic_write(path, lambda handle: handle.write(payload))
-
-
-def write_xlsx(path: Path, sheets: list[XlsxSheet]) -> None:
-    """One worksheet per XlsxSheet: bold frozen header row, real date cells, formula-safe
-    text, column widths from the content unless given."""
-    if not sheets:
-        raise InputError(f"{path}: no sheets to write")
-    _check_titles(path, [sheet.title for sheet in sheets])
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for sheet in sheets:
-        _fill_worksheet(path, workbook.create_sheet(sheet.title), sheet)
-    _atomic_write(path, workbook.save)
-
-
-def _fill_worksheet(path: Path, worksheet: Worksheet, sheet: XlsxSheet) -> None:
-    formats = sheet.number_formats or {}
-    widths = sheet.column_widths or {}
-    for option, columns in (("number_formats", formats), ("column_widths", widths)):
-        outside = [c for c in columns if not 0 <= c < len(sheet.headers)]
-        if outside:
-            raise InputError(
-                f"{path}: sheet {sheet.title!r}: {option} names column(s) {outside} but there "
-                f"are {len(sheet.headers)} headers (columns are 0-based)"
-            )
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    bold = Font(bold=True)
-    display_widths = [_display_width(header) for header in sheet.headers]
-    for index, header in enumerate(sheet.headers):
-        cell = worksheet.cell(row=1, column=index + 1, value=_xlsx_text(_neutralized(header)))
-        cell.font = bold
-    for offset, row in enumerate(sheet.rows, start=1):
-        _check_width(path, sheet.title, offset, row, sheet.headers)
-        for index, raw in enumerate(row):
-            value = _checked(path, sheet.title, offset, neutralize(raw))
-            if value is None:
-                continue
-            if isinstance(value, str):
-                value = _xlsx_text(value)
-                if len(value) > _EXCEL_CELL_TEXT_MAX:
-                    raise InputError(
-                        f"{path}: sheet {sheet.title!r} row {offset} column {index + 1}: text of "
-                        f"{len(value)} characters exceeds Excel's {_EXCEL_CELL_TEXT_MAX} limit"
-                    )
-            elif isinstance(value, datetime) and value.tzinfo is not None:
-                value = value.isoformat()  # Excel has no time zones; keep the instant exact
-            cell = worksheet.cell(row=offset + 1, column=index + 1, value=value)
-            if index in formats:
-                cell.number_format = formats[index]
-            elif isinstance(value, datetime):
-                cell.number_format = _DATETIME_FORMAT
-            elif isinstance(value, date):
-                cell.number_format = _DATE_FORMAT
-            display_widths[index] = max(display_widths[index], _display_width(value))
-    for index, display_width in enumerate(display_widths):
-        auto = min(max(display_width + _WIDTH_PADDING, _WIDTH_MIN), _WIDTH_MAX)
-        worksheet.column_dimensions[get_column_letter(index + 1)].width = widths.get(index, auto)
-    worksheet.freeze_panes = "A2"
-    _print_setup(worksheet)
-
-
-def _print_setup(worksheet: Worksheet) -> None:
-    """Printed as it is read: A4 landscape, every column on one page width (as many pages
-    long as it takes), the header row repeated on each page."""
-    worksheet.page_setup.paperSize = worksheet.PAPERSIZE_A4
-    worksheet.page_setup.orientation = worksheet.ORIENTATION_LANDSCAPE
-    worksheet.page_setup.fitToWidth = 1
-    worksheet.page_setup.fitToHeight = 0
-    worksheet.sheet_properties.pageSetUpPr.fitToPage = True
-    worksheet.print_title_rows = "1:1"
-
-
-def _check_titles(path: Path, titles: list[str]) -> None:
-    seen: set[str] = set()
-    for title in titles:
-        problem = None
-        if not title.strip():
-            problem = "is empty"
-        elif len(title) > _SHEET_TITLE_MAX:
-            problem = f"is longer than {_SHEET_TITLE_MAX} characters"
-        elif _SHEET_TITLE_FORBIDDEN.search(title):
-            problem = "contains one of [ ] : * ? / \\"
-        elif title.startswith("'") or title.endswith("'"):
-            problem = "starts or ends with an apostrophe"
-        elif title.casefold() in seen:
-            problem = "is used twice (sheet names ignore case)"
-        if problem:
-            raise InputError(f"{path}: sheet name {title!r} {problem}")
-        seen.add(title.casefold())
-
-
-def _check_width(
-    path: Path, title: str | None, number: int, row: Sequence[object], headers: list[str]
-) -> None:
-    if len(row) != len(headers):
-        where = f"sheet {title!r} " if title is not None else ""
-        raise InputError(
-            f"{path}: {where}data row {number} has {len(row)} values for {len(headers)} headers"
-        )
-
-
-def _checked(path: Path, title: str | None, number: int, value: object) -> object:
-    """The value if a spreadsheet can store it; NaN/inf and unknown types are refused."""
-    where = f"{path}: {f'sheet {title!r} ' if title is not None else ''}data row {number}"
-    if value is None or isinstance(value, str | bool | int | Decimal | date):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InputError(f"{where}: {value!r} cannot be stored in a spreadsheet")
-        return value
-    raise InputError(f"{where}: cannot write a {type(value).__name__} value ({value!r})")
-
-
-def _csv_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-def _xlsx_text(text: str) -> str:
-    """Control characters make an .xlsx unreadable, so they are dropped."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    return ILLEGAL_CHARACTERS_RE.sub("", text)
-
-
-def _display_width(value: object) -> float:
-    if isinstance(value, datetime):
-        text = value.isoformat(sep=" ")
-    elif isinstance(value, date):
-        text = value.isoformat()
-    else:
-        text = str(value)
-    lines = text.splitlines() or [""]
-    return float(max(sum(_char_width(ch) for ch in line) for line in lines))
-
-
-def _char_width(ch: str) -> int:
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-
-
-def _atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Write a temp file beside ``path`` and rename it over ``path`` (atomic on one volume)."""
-    directory = path.parent
-    if not directory.is_dir():
-        raise InputError(f"{path}: cannot write: folder {directory} does not exist")
-    temporary = directory / f".{path.name}.{secrets.token_hex(4)}.tmp"
-    try:
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(descriptor, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
