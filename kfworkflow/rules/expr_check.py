@@ -1,8 +1,8 @@
 """Name and type checking of condition expressions against a field schema.
 
-Types are the schema's: 'str', 'int', 'number', 'bool', 'date', 'list'; plus 'none' (the `none`
-literal) and 'any' (unknown, e.g. after an error, so one mistake is reported once). 'int' is a
-'number'; `bool` is not. Every problem found is collected as an ``ExprIssue``; nothing is raised.
+Walks a parsed tree, infers each node's type with the rules of :mod:`kfworkflow.rules.expr_types`
+and collects every problem found as an ``ExprIssue`` with its message and hint; nothing is
+raised.
 
 Codes: KFW-E001 syntax, KFW-E002 unknown name, KFW-E003 unknown function, KFW-E004 wrong
 argument count, KFW-E005 type mismatch, KFW-E006 bad history argument.
@@ -13,9 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from kfworkflow.errors import ConfigError, Finding
+from kfworkflow.errors import Finding
 from kfworkflow.rules.expr_ast import (
     ORDERING_OPS,
     Arithmetic,
@@ -32,96 +32,28 @@ from kfworkflow.rules.expr_ast import (
     walk,
 )
 from kfworkflow.rules.expr_parse import SYNTAX_CODE, ExprSyntaxError, parse
+from kfworkflow.rules.expr_types import (
+    FIELD_TYPES,
+    FUNCTION_NAMES,
+    NUMERIC,
+    arithmetic_type,
+    comparable,
+    family,
+    fits,
+    result_type,
+)
+
+# re-exported: callers import the schema and the function tables from here
+from kfworkflow.rules.expr_types import HISTORY_FUNCTIONS as HISTORY_FUNCTIONS
+from kfworkflow.rules.expr_types import SIGNATURES as SIGNATURES
+from kfworkflow.rules.expr_types import TODAY as TODAY
+from kfworkflow.rules.expr_types import FieldSchema as FieldSchema
 
 UNKNOWN_NAME = "KFW-E002"
 UNKNOWN_FUNCTION = "KFW-E003"
 WRONG_ARITY = "KFW-E004"
 TYPE_MISMATCH = "KFW-E005"
 BAD_HISTORY_ARGUMENT = "KFW-E006"
-
-FIELD_TYPES = frozenset({"str", "int", "number", "bool", "date", "list"})
-TODAY = "today"
-NUMERIC = frozenset({"int", "number"})
-
-# history function -> (prefix of the field it reads, result type, what its literal names)
-HISTORY_FUNCTIONS: dict[str, tuple[str, str, str]] = {
-    "previous_light": ("previous_light", "str", "dimension"),
-    "light_streak": ("light_streak", "int", "dimension"),
-    "streak": ("streak", "int", "rule id"),
-}
-
-
-@dataclass(frozen=True)
-class Signature:
-    """Parameter types ('date', 'int', 'num', 'list|str', 'num|date') and arity of a function.
-
-    With ``variadic`` the last parameter may repeat; ``min_args`` defaults to len(params).
-    """
-
-    params: tuple[str, ...]
-    result: str  # a type, or 'widest' (of the arguments), or 'round'
-    variadic: bool = False
-    min_args: int | None = None
-
-    @property
-    def fewest(self) -> int:
-        return len(self.params) if self.min_args is None else self.min_args
-
-    def arity_text(self, name: str) -> str:
-        fewest = self.fewest
-        if self.variadic:
-            return f"{name}() takes at least {fewest} arguments"
-        if fewest != len(self.params):
-            return f"{name}() takes {fewest} or {len(self.params)} arguments"
-        noun = "argument" if fewest == 1 else "arguments"
-        return f"{name}() takes {fewest} {noun}"
-
-
-SIGNATURES: dict[str, Signature] = {
-    "days_since": Signature(("date",), "int"),
-    "days_until": Signature(("date",), "int"),
-    "working_days_since": Signature(("date",), "int"),
-    "working_days_until": Signature(("date",), "int"),
-    "add_days": Signature(("date", "int"), "date"),
-    "add_working_days": Signature(("date", "int"), "date"),
-    "ratio": Signature(("num", "num"), "number"),
-    "pro_rata_months": Signature((), "number"),
-    "pro_rata_days": Signature(("date", "date"), "number"),
-    "pro_rata_window": Signature(("date", "int"), "number"),
-    "pp_gap": Signature(("num", "num"), "number"),
-    "min": Signature(("num|date", "num|date"), "widest", variadic=True),
-    "max": Signature(("num|date", "num|date"), "widest", variadic=True),
-    "abs": Signature(("num",), "widest"),
-    "round": Signature(("num", "int"), "round", min_args=1),
-    "coalesce": Signature(("any", "any"), "widest", variadic=True),
-    "len": Signature(("list|str",), "int"),
-}
-FUNCTION_NAMES = frozenset(SIGNATURES) | frozenset(HISTORY_FUNCTIONS)
-
-
-@dataclass(frozen=True)
-class FieldSchema:
-    """What an expression may read: field name -> type, plus the literals history functions take."""
-
-    fields: Mapping[str, str]
-    dimensions: frozenset[str] = frozenset()
-    rule_ids: frozenset[str] = frozenset()
-    extra_names: Mapping[str, str] = field(default_factory=dict)  # e.g. let-bound names
-
-    def __post_init__(self) -> None:
-        for name, type_ in {**self.fields, **self.extra_names}.items():
-            if type_ not in FIELD_TYPES:
-                raise ConfigError(
-                    f"field {name!r} has type {type_!r}; expected one of {sorted(FIELD_TYPES)}"
-                )
-
-    def type_of(self, name: str) -> str | None:
-        if name in self.extra_names:
-            return self.extra_names[name]
-        return self.fields.get(name)
-
-    def names(self) -> list[str]:
-        return sorted({*self.fields, *self.extra_names, TODAY})
 
 
 @dataclass(frozen=True)
@@ -222,41 +154,6 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     return f"did you mean '{matches[0]}'?" if matches else None
 
 
-def is_numeric(type_: str) -> bool:
-    return type_ in NUMERIC
-
-
-def _family(type_: str) -> str:
-    return "number" if type_ in NUMERIC else type_
-
-
-def _comparable(left: str, right: str) -> bool:
-    if "any" in (left, right) or "none" in (left, right):
-        return True
-    return _family(left) == _family(right)
-
-
-def _fits(actual: str, param: str) -> bool:
-    if actual in ("any", "none") or param == "any":
-        return True
-    allowed: set[str] = set()
-    for part in param.split("|"):
-        allowed |= NUMERIC if part == "num" else {part}
-    return actual in allowed
-
-
-def _widest(types: list[str]) -> str:
-    known = [t for t in types if t not in ("none", "any")]
-    if "any" in types:
-        return "any"
-    if not known:
-        return "none"
-    if all(t == "int" for t in known):
-        return "int"
-    if all(is_numeric(t) for t in known):
-        return "number"
-    return known[0] if all(t == known[0] for t in known) else "any"
-
 
 _PARAM_WORDS = {"num": "number", "num|date": "number or date", "list|str": "list or str"}
 
@@ -341,7 +238,7 @@ class _Checker:
     def arithmetic(self, node: Arithmetic) -> str:
         left = self.visit(node.left)
         right = self.visit(node.right)
-        result = _arithmetic_type(node.op, left, right)
+        result = arithmetic_type(node.op, left, right)
         if result is not None:
             return result
         hint = None
@@ -366,7 +263,7 @@ class _Checker:
                 self.membership(op, left, right, right_node, pos)
             elif op in ORDERING_OPS:
                 self.ordering(op, left, right, left_node, right_node, pos)
-            elif not _comparable(left, right):
+            elif not comparable(left, right):
                 self.report(TYPE_MISMATCH, f"cannot compare {left} with {right} using '{op}'",
                             pos, _quoted_date_hint(left, right, left_node, right_node))
 
@@ -377,7 +274,7 @@ class _Checker:
                         "use 'is none' or 'is not none'")
             return
         orderable = {"int", "number", "date", "str", "any"}
-        if left in orderable and right in orderable and _comparable(left, right):
+        if left in orderable and right in orderable and comparable(left, right):
             return
         self.report(TYPE_MISMATCH, f"cannot compare {left} with {right} using '{op}'", pos,
                     _quoted_date_hint(left, right, left_node, right_node))
@@ -393,7 +290,7 @@ class _Checker:
         if isinstance(right_node, ListLiteral):
             for item in right_node.items:
                 item_type = self.types.get(id(item), "any")
-                if not _comparable(left, item_type):
+                if not comparable(left, item_type):
                     self.report(TYPE_MISMATCH,
                                 f"the list holds {item_type} values but the left side is {left}",
                                 item.pos)
@@ -415,7 +312,7 @@ class _Checker:
             return signature.result if signature.result in FIELD_TYPES else "any"
         for index, (arg, arg_type) in enumerate(zip(node.args, arg_types, strict=True)):
             param = signature.params[min(index, len(signature.params) - 1)]
-            if not _fits(arg_type, param):
+            if not fits(arg_type, param):
                 wanted = _PARAM_WORDS.get(param, param)
                 self.report(
                     TYPE_MISMATCH,
@@ -423,12 +320,12 @@ class _Checker:
                     arg.pos,
                     _quoted_date_hint(param, arg_type, arg, arg),
                 )
-        families = {_family(t) for t in arg_types if t not in ("none", "any")}
+        families = {family(t) for t in arg_types if t not in ("none", "any")}
         if signature.result == "widest" and len(families) > 1:
             self.report(TYPE_MISMATCH,
                         f"{node.func}() arguments mix {' and '.join(sorted(families))}", node.pos)
             return "any"
-        result = _result_type(signature, arg_types)
+        result = result_type(signature, arg_types)
         return result
 
     def unknown_function(self, node: Call) -> None:
@@ -463,37 +360,6 @@ class _Checker:
             self.report(BAD_HISTORY_ARGUMENT, f"unknown {noun} '{literal}' in {node.func}()",
                         node.args[0].pos, did_you_mean(literal, sorted(known)))
         return result
-
-
-def _arithmetic_type(op: str, left: str, right: str) -> str | None:
-    """Result type of ``left op right``, or None when the operation makes no sense."""
-    if left == "none" or right == "none":  # always none; `none + 1` might be number or date
-        other = right if left == "none" else left
-        return "any" if other in (*NUMERIC, "date", "any", "none") else None
-    if left == "any" or right == "any":
-        known = right if left == "any" else left
-        return "any" if known in (*NUMERIC, "date", "any") else None
-    if is_numeric(left) and is_numeric(right):
-        if op == "/":
-            return "number"
-        return "int" if left == right == "int" else "number"
-    if op == "+" and {left, right} == {"date", "int"}:
-        return "date"
-    if op == "-" and left == "date" and right == "int":
-        return "date"
-    if op == "-" and left == right == "date":
-        return "int"
-    return None
-
-
-def _result_type(signature: Signature, arg_types: list[str]) -> str:
-    if signature.result == "widest":
-        return _widest(arg_types)
-    if signature.result == "round":
-        if len(arg_types) == 1:
-            return "int"
-        return "int" if arg_types[0] == "int" else "number"
-    return signature.result
 
 
 def _quoted_date_hint(left: str, right: str, left_node: Node, right_node: Node) -> str | None:
