@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, select
@@ -24,7 +25,7 @@ from kfworkflow.engine.history import History
 from kfworkflow.engine.passes import run_pass
 from kfworkflow.engine.workspace import Workspace
 from kfworkflow.storage.db import write_session
-from kfworkflow.storage.engine_models import Decision
+from kfworkflow.storage.engine_models import Decision, RuleStreak
 from kfworkflow.storage.models import DailyReport, Project
 
 W41 = date(2022, 10, 10)
@@ -139,3 +140,43 @@ def test_a_projection_leaves_out_the_sources_nobody_reads(ledger: Workspace) -> 
     milestones = load_projects(ledger, day, frozenset({"planned.started"}))
     assert milestones["Q01"]["planned.started"] == date(2022, 9, 21)
     assert milestones["Q01"]["state"] == "planned" and "exempt" not in milestones["Q01"]
+
+
+STREAK_RULES = """
+rules:
+  - id: weekly_nudge
+    title: 每周提醒
+    applies_to: project
+    pass: weekly
+    when: not exempt
+    then: {action: reminder}
+    reason: 提醒
+    effective_from: 2022-09-26
+  - id: daily_follow_up
+    title: 连续两周提醒后日调度跟进
+    applies_to: project
+    pass: daily
+    when: streak.weekly_nudge >= 2
+    then: {action: reminder}
+    reason: 已连续 {{ streak.weekly_nudge }} 周提醒
+    effective_from: 2022-09-26
+"""
+
+
+def test_a_projected_weekly_pass_extends_the_streak_another_pass_reads(
+        workspace: Workspace, tmp_path: Path) -> None:
+    """The weekly rule's own conditions do not read its streak (only the daily rule does),
+    yet each weekly pass must extend it: 1 on W40, 2 on W41."""
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "streaks.yaml").write_text(STREAK_RULES, encoding="utf-8")
+    publish_rules(workspace, folder)
+    build_ledger(workspace, codes=["Q01"])
+    for monday in (date(2022, 10, 3), W41):
+        set_day(workspace, monday)
+        assert run_pass(workspace, "weekly", monday).status == "succeeded"
+    with workspace.engine.connect() as conn:
+        streaks = conn.execute(select(col(RuleStreak.last_period), col(RuleStreak.streak))
+                               .where(col(RuleStreak.key) == "Q01")
+                               .order_by(col(RuleStreak.id))).all()
+    assert [tuple(s) for s in streaks] == [("2022-W40", 1), ("2022-W41", 2)]

@@ -23,6 +23,7 @@ from kfworkflow.engine.history import History, PriorLight
 from kfworkflow.engine.project_query import (
     AFTER,
     PROJECT_COLUMNS,
+    STATE_AT,
     STATE_ON_AT,
     ProjectQuery,
     exemption_in_force,
@@ -55,6 +56,8 @@ PROBLEM_FACTS = frozenset({"open_problems"})
 
 
 REPORT_NONE: Facts = dict.fromkeys(REPORT_FACTS)
+ANNUAL_AT = PROJECT_COLUMNS.index("annual_investment")
+FUNDS_AT = PROJECT_COLUMNS.index("planned_funds")
 # ledger facts taken as they are from a project row: (name, column position)
 LEDGER_FACTS = tuple((name, PROJECT_COLUMNS.index(column)) for name, column in (
     ("code", "code"), ("name", "name"), ("batch", "batch"),
@@ -233,32 +236,38 @@ class FactsLoader:
             if dimension not in query.light_at:
                 no_source[f"previous_light.{dimension}"] = None
                 no_source[f"light_streak.{dimension}"] = 0
-        rule_streaks = [(rule_id, f"streak.{rule_id}") for rule_id in self.history.tracked_rules]
+        rule_streaks = [(rule_id, f"streak.{rule_id}") for rule_id in self.history.tracked_rules
+                        if self.wanted is None or f"streak.{rule_id}" in self.wanted]
         no_milestones: dict[str, tuple[Any, Any]] = {}
         no_streaks: dict[str, int] = {}
         ledger_names, ledger_values = self._ledger
         report_none, report_some = self._report
+        with_milestones = self.with_milestones
+        unit_facts, units_of = self._unit_facts, self._units_of
         out: list[Subject] = []
         for row in rows:
-            (pid, code, _, category, _, county, task_force, _, _, _, _, annual, funds, state,
-             state_on) = row[:15]
+            code, category, county, task_force = row[1], row[3], row[5], row[6]
             facts: Facts = dict(zip(ledger_names, ledger_values(row), strict=True))
-            facts.update(self._units_of(county, category, task_force))
+            units = unit_facts.get((county, category, task_force))
+            facts.update(units if units is not None else units_of(county, category, task_force))
             if no_source:
                 facts.update(no_source)
-            if self.with_milestones:
-                self._add_milestones(facts, category, state,
+            if with_milestones:
+                state_on = row[STATE_ON_AT]
+                self._add_milestones(facts, category, row[STATE_AT],
                                      None if state_on is None else to_state_on(state_on),
-                                     milestones.get(pid, no_milestones))
+                                     milestones.get(row[0], no_milestones))
             if to_report_on is not None and report_at is not None:
                 report = row[report_at:report_at + 4]
                 if report[0] is None:
                     facts.update(report_none)
                 elif report_some is None:
-                    self._add_report(facts, annual, funds, to_report_on(report[0]), report)
+                    self._add_report(facts, row[ANNUAL_AT], row[FUNDS_AT],
+                                     to_report_on(report[0]), report)
                 else:
                     for fact, compute in report_some:
-                        facts[fact] = compute(annual, funds, report, to_report_on)
+                        facts[fact] = compute(row[ANNUAL_AT], row[FUNDS_AT], report,
+                                              to_report_on)
             if exemption_at is not None:
                 reason = row[exemption_at]
                 facts["exempt"] = reason is not None

@@ -249,13 +249,15 @@ class _PassRun:
         return out
 
     def _project_facts(self) -> frozenset[str] | None:
-        """The project facts this pass reads: its rules' and what assignments copy (all of
-        them when the pass computes metrics)."""
+        """The project facts this pass reads: its rules', what assignments copy and the
+        streaks its rules extend (all of them when the pass computes metrics)."""
         if self._needs_metrics():
             return None
         names = set(ASSIGNMENT_FACTS)
         for group in self.ruleset.plan(self.kind, "project", self.as_of):
             names.update(group.reads)
+            # a rule that fires extends its streak, if any rule reads it
+            names.update(f"streak.{rule.spec.id}" for rule in group.rules)
         return frozenset(names)
 
     def _needs_metrics(self) -> bool:

@@ -22,6 +22,7 @@ from kfworkflow.storage.models import DailyReport, Exemption, Problem, Project
 PROJECT_COLUMNS = ("id", "code", "name", "category", "batch", "county", "task_force",
                    "responsible_unit", "responsible_person", "owner_unit", "total_investment",
                    "annual_investment", "planned_funds", "state", "state_on")
+STATE_AT = PROJECT_COLUMNS.index("state")
 STATE_ON_AT = PROJECT_COLUMNS.index("state_on")
 REPORT_COLUMNS = ("report_on", "completed_investment", "funds_arrived", "funds_disbursed")
 LIGHT_COLUMNS = ("color", "streak", "since_on")
