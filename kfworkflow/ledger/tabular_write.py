@@ -69,7 +69,7 @@ def write_csv(path: Path, headers: list[str], rows: Iterable[Sequence[object]]) 
         _check_width(path, None, number, row, headers)
         writer.writerow([_csv_text(_checked(path, None, number, neutralize(v))) for v in row])
     payload = buffer.getvalue().encode("utf-8-sig")
-    _atomic_write(path, lambda handle: handle.write(payload))
+    atomic_write(path, lambda handle: handle.write(payload))
 
 
 def write_xlsx(path: Path, sheets: list[XlsxSheet]) -> None:
@@ -84,7 +84,7 @@ def write_xlsx(path: Path, sheets: list[XlsxSheet]) -> None:
     workbook.remove(workbook.active)
     for sheet in sheets:
         _fill_worksheet(path, workbook.create_sheet(sheet.title), sheet)
-    _atomic_write(path, workbook.save)
+    atomic_write(path, workbook.save)
 
 
 def _fill_worksheet(path: Path, worksheet: Worksheet, sheet: XlsxSheet) -> None:
@@ -219,7 +219,7 @@ def _char_width(ch: str) -> int:
     return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
 
 
-def _atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Write a temp file beside ``path`` and rename it over ``path`` (atomic on one volume)."""
     directory = path.parent
     if not directory.is_dir():

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
 from kfworkflow.errors import InputError
+from kfworkflow.ledger.tabular_write import atomic_write
 from kfworkflow.reports.context import Document
 from kfworkflow.reports.render import Renderer
 from kfworkflow.reports.xlsx import write_document_xlsx
@@ -29,16 +28,5 @@ def write_document(doc: Document, fmt: str, path: Path, *, lang: str = "zh",
 
 def write_text(path: Path, text: str) -> None:
     """UTF-8 text through a temporary file beside ``path`` and a rename."""
-    directory = path.parent
-    if not directory.is_dir():
-        raise InputError(f"{path}: cannot write: folder {directory} does not exist")
-    temporary = directory / f".{path.name}.{secrets.token_hex(4)}.tmp"
-    try:
-        with temporary.open("w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+    payload = text.encode("utf-8")
+    atomic_write(path, lambda handle: handle.write(payload))
