@@ -11,7 +11,7 @@ import pytest
 
 from kfworkflow.config.defaults import default_policies_path, default_rules_dir
 from kfworkflow.config.policies import load_policies, parse_policies
-from kfworkflow.engine.facts_loader import Units
+from kfworkflow.engine.units import Units
 from kfworkflow.errors import RuleCheckError
 from kfworkflow.rules.reason import ReasonTemplate
 

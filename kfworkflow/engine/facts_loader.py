@@ -10,9 +10,8 @@ does not exist yet. History facts (``previous_light.<dim>``, ``light_streak.<dim
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -22,7 +21,6 @@ from kfworkflow.config.policies import Policies
 from kfworkflow.engine.history import History, PriorLight
 from kfworkflow.engine.project_query import (
     AFTER,
-    PROJECT_COLUMNS,
     STATE_AT,
     STATE_ON_AT,
     ProjectQuery,
@@ -30,6 +28,21 @@ from kfworkflow.engine.project_query import (
     problem_open,
     project_query,
 )
+from kfworkflow.engine.project_rows import (
+    ANNUAL_AT,
+    EXEMPTION_FACTS,
+    FUNDS_AT,
+    LEDGER_FACTS,
+    PROBLEM_FACTS,
+    REPORT_COMPUTED,
+    REPORT_FACTS,
+    REPORT_NONE,
+    RowLights,
+    add_report,
+    reads_milestones,
+    values_at,
+)
+from kfworkflow.engine.units import Facts, Units
 from kfworkflow.lifecycle.assignments import CLOSED_OUT
 from kfworkflow.lifecycle.milestones import ADJUSTED, MilestoneLifecycle
 from kfworkflow.storage.driver_select import DriverSelect
@@ -39,125 +52,9 @@ from kfworkflow.storage.queries import keys_in
 from kfworkflow.workcalendar import WorkCalendar
 
 CHUNK = 2000
-COLOR_RANK = {"green": 0, "yellow": 1, "red": 2}
-OVERALL = "overall"
 MISSED_REPORTS_LOOKBACK = 120  # calendar days searched back for a county's last report
 
-Facts = dict[str, Any]
 Subject = tuple[str, Facts]
-
-# The facts each source of a project provides; a pass whose rules read none of a source's facts
-# does not query it (see ``FactsLoader(project_facts=...)``).
-REPORT_FACTS = frozenset({"completed_investment", "funds_arrived", "funds_disbursed",
-                          "investment_rate", "funds_rate", "disbursement_rate", "last_report_on"})
-MILESTONE_FACTS = frozenset({"state", "state_on", "finished"})  # and planned.* / actual.*
-EXEMPTION_FACTS = frozenset({"exempt", "exempt_reason"})
-PROBLEM_FACTS = frozenset({"open_problems"})
-
-
-REPORT_NONE: Facts = dict.fromkeys(REPORT_FACTS)
-ANNUAL_AT = PROJECT_COLUMNS.index("annual_investment")
-FUNDS_AT = PROJECT_COLUMNS.index("planned_funds")
-# ledger facts taken as they are from a project row: (name, column position)
-LEDGER_FACTS = tuple((name, PROJECT_COLUMNS.index(column)) for name, column in (
-    ("code", "code"), ("name", "name"), ("batch", "batch"),
-    ("responsible_unit", "responsible_unit"), ("responsible_person", "responsible_person"),
-    ("owner_unit", "owner_unit"), ("total_investment", "total_investment"),
-    ("annual_investment", "annual_investment"), ("planned_funds", "planned_funds")))
-
-
-def _values_at(positions: Sequence[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
-    """What reads the values at ``positions`` of a row, as a tuple."""
-    if len(positions) > 1:
-        return itemgetter(*positions)
-    if positions:
-        at = positions[0]
-        return lambda row: (row[at],)
-    return lambda row: ()
-
-
-def _reads_milestones(names: frozenset[str]) -> bool:
-    return bool(names & MILESTONE_FACTS) or any(
-        n.startswith(("planned.", "actual.")) for n in names)
-
-
-def worst(colors: Iterable[str]) -> str | None:
-    found = [c for c in colors if c in COLOR_RANK]
-    return max(found, key=COLOR_RANK.__getitem__) if found else None
-
-
-# --- per-unit names ------------------------------------------------------------------------
-
-
-class Units:
-    """County, task-force and category names of the policies a pass runs under."""
-
-    def __init__(self, policies: Policies) -> None:
-        self.county_names = {c.id: c.name for c in policies.counties}
-        self.governments = {c.id: c.government for c in policies.counties}
-        self.task_forces = {t.id: t for t in policies.task_forces}
-        self.categories = {c.id: c for c in policies.categories}
-        self.problem_types = {p.id: p.name for p in policies.problem_types}
-
-    def unit_facts(self, county: str, category: str, task_force: str) -> Facts:
-        force = self.task_forces.get(task_force)
-        return {
-            "county": county,
-            "county_name": self.county_names.get(county, county),
-            "county_government": self.governments.get(county, county),
-            "category": category,
-            "task_force": task_force,
-            "task_force_name": force.name if force else task_force,
-            "task_force_leads": "、".join(force.leads) if force else task_force,
-        }
-
-    def final_milestone(self, category: str) -> str | None:
-        found = self.categories.get(category)
-        return found.path[-1] if found else None
-
-
-class _RowLights(Mapping[str, Mapping[str, PriorLight]]):
-    """code → dimension → light before this pass, of a chunk's projects, read from their rows
-    only for the projects a pass lights (most passes light few or none)."""
-
-    def __init__(self, rows: Mapping[str, Sequence[Any]], light_at: Mapping[str, int],
-                 select_: DriverSelect) -> None:
-        self._rows = rows
-        self._light_at = [(d, at, select_.converter(at + 2)) for d, at in light_at.items()]
-
-    def __getitem__(self, code: str) -> Mapping[str, PriorLight]:
-        row = self._rows[code]
-        return {dimension: PriorLight(row[at], row[at + 1], to_date(row[at + 2]))
-                for dimension, at, to_date in self._light_at if row[at] is not None}
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._rows)
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-
-# --- the loader -----------------------------------------------------------------------------
-
-
-def _ratio(part: float | None, whole: float | None) -> float | None:
-    if part is None or not whole:
-        return None
-    return part / whole
-
-
-# each report fact from (annual investment, planned funds, the report's columns as the driver
-# returned them: report_on, completed, arrived, disbursed, and what converts report_on)
-REPORT_COMPUTED: dict[str, Callable[..., Any]] = {
-    "completed_investment": lambda annual, funds, r, to_date: r[1],
-    "funds_arrived": lambda annual, funds, r, to_date: r[2],
-    "funds_disbursed": lambda annual, funds, r, to_date: r[3],
-    "investment_rate": lambda annual, funds, r, to_date: _ratio(r[1], annual),
-    "funds_rate": lambda annual, funds, r, to_date: _ratio(r[2], funds),
-    "disbursement_rate": lambda annual, funds, r, to_date: _ratio(r[3], funds),
-    "last_report_on": lambda annual, funds, r, to_date: to_date(r[0]),
-}
-assert set(REPORT_COMPUTED) == REPORT_FACTS
 
 
 class FactsLoader:
@@ -178,7 +75,7 @@ class FactsLoader:
         self.milestones = [(m, f"planned.{m}", f"actual.{m}") for m in policies.milestones
                            if m not in ("planned", ADJUSTED)]
         wanted = project_facts
-        self.with_milestones = wanted is None or _reads_milestones(wanted)
+        self.with_milestones = wanted is None or reads_milestones(wanted)
         self.with_reports = wanted is None or bool(wanted & REPORT_FACTS)
         self.with_exemptions = wanted is None or bool(wanted & EXEMPTION_FACTS)
         self.with_problems = wanted is None or bool(wanted & PROBLEM_FACTS)
@@ -186,7 +83,7 @@ class FactsLoader:
         self._unit_facts: dict[tuple[str, str, str], Facts] = {}
         # the ledger facts read: their names, and what takes their values from a row
         ledger = [(n, i) for n, i in LEDGER_FACTS if wanted is None or n in wanted]
-        self._ledger = (tuple(n for n, _ in ledger), _values_at([i for _, i in ledger]))
+        self._ledger = (tuple(n for n, _ in ledger), values_at([i for _, i in ledger]))
         # the report facts read when there is no report, and how each is computed when there is
         # one (None: all of them)
         self._report: tuple[Facts, list[tuple[str, Callable[..., Any]]] | None] = (
@@ -262,7 +159,7 @@ class FactsLoader:
                 if report[0] is None:
                     facts.update(report_none)
                 elif report_some is None:
-                    self._add_report(facts, row[ANNUAL_AT], row[FUNDS_AT],
+                    add_report(facts, row[ANNUAL_AT], row[FUNDS_AT],
                                      to_report_on(report[0]), report)
                 else:
                     for fact, compute in report_some:
@@ -287,7 +184,7 @@ class FactsLoader:
                 for rule_id, streak_key in rule_streaks:
                     facts[streak_key] = fired.get(rule_id, 0)
             out.append((code, facts))
-        self.prior_lights = _RowLights({row[1]: row for row in rows},
+        self.prior_lights = RowLights({row[1]: row for row in rows},
                                        query.light_at, select_)
         return out
 
@@ -317,18 +214,6 @@ class FactsLoader:
             facts["finished"] = self.lifecycle.is_finished(category, state)
         except KeyError:
             facts["finished"] = state == ADJUSTED
-
-    @staticmethod
-    def _add_report(facts: Facts, annual: float | None, funds: float | None, report_on: date,
-                    report: Sequence[Any]) -> None:
-        _, completed, arrived, disbursed = report
-        facts["completed_investment"] = completed
-        facts["funds_arrived"] = arrived
-        facts["funds_disbursed"] = disbursed
-        facts["investment_rate"] = _ratio(completed, annual)
-        facts["funds_rate"] = _ratio(arrived, funds)
-        facts["disbursement_rate"] = _ratio(disbursed, funds)
-        facts["last_report_on"] = report_on
 
     def _state_as_of(self, category_id: str, state: str, state_on: date | None, facts: Facts
                      ) -> tuple[str, date | None]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from kfworkflow.engine.facts_loader import Facts, Units
+from kfworkflow.engine.units import Facts, Units
 from kfworkflow.lifecycle.milestones import ADJUSTED
 from kfworkflow.rules.facts import RATES
 

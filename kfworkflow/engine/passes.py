@@ -23,13 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from kfworkflow.config.policies import Policies
-from kfworkflow.engine.facts_loader import (
-    OVERALL,
-    FactsLoader,
-    Subject,
-    Units,
-    worst,
-)
+from kfworkflow.engine.facts_loader import FactsLoader, Subject
 from kfworkflow.engine.history import History, PriorLight
 from kfworkflow.engine.metrics import (
     TOTAL_KEY,
@@ -49,6 +43,7 @@ from kfworkflow.engine.pass_lock import pass_transaction
 from kfworkflow.engine.periods import PASS_KINDS, check_kind, period_key, scheduled_periods
 from kfworkflow.engine.ranking import rank_counties
 from kfworkflow.engine.rule_versions import compile_version
+from kfworkflow.engine.units import OVERALL, Units, worst
 from kfworkflow.engine.workspace import Workspace
 from kfworkflow.errors import PassBusyError
 from kfworkflow.evaluate.decision import Decision

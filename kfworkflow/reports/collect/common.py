@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from kfworkflow.config.policies import Policies
-from kfworkflow.engine.facts_loader import COLOR_RANK, OVERALL
 from kfworkflow.engine.rule_versions import compile_version
+from kfworkflow.engine.units import COLOR_RANK, OVERALL
 from kfworkflow.errors import NotFoundError
 from kfworkflow.lifecycle.milestones import MilestoneLifecycle
 from kfworkflow.reports.context import DocumentInfo, RatePoint

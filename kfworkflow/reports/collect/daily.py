@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from kfworkflow.engine.facts_loader import FactsLoader, Units
+from kfworkflow.engine.facts_loader import FactsLoader
 from kfworkflow.engine.history import History
 from kfworkflow.engine.metrics import MetricsAccumulator, ScopeTotals, scope_metrics
+from kfworkflow.engine.units import Units
 from kfworkflow.errors import NotFoundError
 from kfworkflow.reports.collect.common import (
     Setting,

@@ -10,8 +10,9 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from kfworkflow.engine.facts_loader import OVERALL, FactsLoader
+from kfworkflow.engine.facts_loader import FactsLoader
 from kfworkflow.engine.history import History
+from kfworkflow.engine.units import OVERALL
 from kfworkflow.lifecycle.assignments import CLOSED_OUT
 from kfworkflow.lifecycle.assignments import LABELS as STATUS_LABELS
 from kfworkflow.reports.collect.common import (
