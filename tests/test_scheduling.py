@@ -38,6 +38,7 @@ from kfworkflow.scheduling import (
     build_scheduler,
     cron_trigger,
     next_runs,
+    passes_engine,
     read_state,
     scheduled_at,
     standard_weekdays,
@@ -693,7 +694,7 @@ def test_plan_refuses_a_bad_days_value(cli_ws: Path, capsys: pytest.CaptureFixtu
 def test_run_once_prints_what_it_did(cli_ws: Path, capsys: pytest.CaptureFixture[str],
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     engine = FakePasses(date(2022, 11, 14), done_through=date(2022, 11, 18))
-    monkeypatch.setattr(scheduling, "PassesEngine", lambda: engine)
+    monkeypatch.setattr(passes_engine, "PassesEngine", lambda: engine)
     result = run_cli(capsys, "-w", str(cli_ws), "scheduler", "run", "--once")
     assert result.exit_code == 0, result.err
     assert result.out.splitlines() == [
@@ -719,7 +720,7 @@ def test_run_once_exits_1_after_a_failed_pass(cli_ws: Path, capsys: pytest.Captu
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     engine = FakePasses(date(2022, 11, 14), done_through=date(2022, 11, 19))
     engine.failures[("daily", "2022-11-20")] = 1
-    monkeypatch.setattr(scheduling, "PassesEngine", lambda: engine)
+    monkeypatch.setattr(passes_engine, "PassesEngine", lambda: engine)
     result = run_cli(capsys, "-w", str(cli_ws), "scheduler", "run", "--once", "--tries", "1")
     assert result.exit_code == 1
     assert result.out.splitlines() == [
@@ -745,7 +746,7 @@ def test_run_once_exits_1_after_a_failed_pass(cli_ws: Path, capsys: pytest.Captu
 def test_long_lists_are_shortened_in_text_and_complete_in_json(
         cli_ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     engine = FakePasses(date(2022, 11, 1))  # nothing done: 20 dailies, 3 weeklies, 1 monthly
-    monkeypatch.setattr(scheduling, "PassesEngine", lambda: engine)
+    monkeypatch.setattr(passes_engine, "PassesEngine", lambda: engine)
     status = run_cli(capsys, "-w", str(cli_ws), "scheduler", "status")
     lines = status.out.splitlines()
     start = lines.index("due and not run yet (is a scheduler running?):")
@@ -764,7 +765,7 @@ def test_long_lists_are_shortened_in_text_and_complete_in_json(
 
 def test_run_without_the_passes_engine_fails_at_once(
         cli_ws: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scheduling.PassesEngine, "MODULE", "kfworkflow.engine.no_such_passes")
+    monkeypatch.setattr(passes_engine.PassesEngine, "MODULE", "kfworkflow.engine.no_such_passes")
     result = run_cli(capsys, "-w", str(cli_ws), "scheduler", "run", "--once")
     assert result.exit_code == 1
     assert result.err.strip().splitlines()[-1] == (
@@ -781,8 +782,8 @@ CHILD = textwrap.dedent('''
     from datetime import date
     from pathlib import Path
 
-    from kfworkflow import scheduling
     from kfworkflow.cli.main import main
+    from kfworkflow.scheduling import passes_engine
 
     root = Path(sys.argv[1])
     out = sqlite3.connect(root / "pass-output.db", isolation_level=None,
@@ -814,7 +815,7 @@ CHILD = textwrap.dedent('''
             out.execute("COMMIT")
             return Result(kind, as_of)
 
-    scheduling.PassesEngine = SlowPasses
+    passes_engine.PassesEngine = SlowPasses
     sys.exit(main(["-w", str(root), "scheduler", "run", *sys.argv[2:]]))
 ''')
 
