@@ -6,6 +6,7 @@ these tests assert the engine's guarantees). Its builders are shared with that f
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -309,6 +310,30 @@ def test_same_period_again_changes_nothing(ledger: Workspace) -> None:
     assert again.message == ("weekly pass 2022-W39 already done (run 1, as of 2022-09-26); "
                              "nothing changed — use --rerun to run it again")
     assert counts(ledger.engine) == before
+
+
+def test_a_pass_collects_garbage_less_often_and_restores_the_thresholds(
+        ledger: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[int, int, int]] = []
+    original = passes._PassRun.execute
+
+    def spy(self: Any) -> dict[str, int]:
+        seen.append(gc.get_threshold())
+        return original(self)
+
+    monkeypatch.setattr(passes._PassRun, "execute", spy)
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    try:
+        assert run_pass(ledger, "weekly", date(2022, 9, 26)).status == "succeeded"
+        assert seen == [(20_000, 10, 10)]
+        assert gc.get_threshold() == (700, 10, 10)
+        monkeypatch.setattr(passes._PassRun, "execute", lambda self: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            run_pass(ledger, "weekly", date(2022, 10, 3))
+        assert gc.get_threshold() == (700, 10, 10)  # restored when a pass fails too
+    finally:
+        gc.set_threshold(*before)
 
 
 def test_rerun_supersedes_and_never_duplicates_or_escalates_twice(ledger: Workspace) -> None:

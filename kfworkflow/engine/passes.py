@@ -10,10 +10,12 @@ records a superseding run that never re-creates what its period created nor esca
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -125,7 +127,8 @@ def run_pass(workspace: Workspace, kind: str, as_of: date, *, rerun: bool = Fals
                     f"{existing.as_of}); nothing changed — use --rerun to run it again")
             run = _PassRun(workspace, session, calendar, kind, key, as_of, existing, started_at,
                            chunk=chunk)
-            counts = run.execute()
+            with _fewer_collections():
+                counts = run.execute()
             record = run.run
             record.status = "succeeded"
             record.counts = json.dumps(counts, sort_keys=True)
@@ -146,6 +149,26 @@ def run_pass(workspace: Workspace, kind: str, as_of: date, *, rerun: bool = Fals
     except Exception as exc:
         _record_failure(workspace, engine, kind, key, as_of, started_at, started, exc)
         raise
+
+
+@contextmanager
+def _fewer_collections(young: int = 20_000) -> Iterator[None]:
+    """Collect the young generation every ``young`` allocations instead of Python's 700.
+
+    A pass allocates a facts dictionary and a row per project, kept for one chunk; at the
+    default thresholds the collector scans them over and over (about 10% of a weekly pass at
+    100,000 projects). What a pass allocates is freed by reference counting, so collecting less
+    often costs no memory that stays.
+    """
+    before = gc.get_threshold()
+    if before[0] >= young:
+        yield
+        return
+    gc.set_threshold(young, 10, 10)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _summary(counts: Mapping[str, int]) -> str:
