@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import shutil
@@ -243,15 +244,18 @@ def main(argv: list[str] | None = None) -> int:
             where = root if last else root.with_name(f"{root.name}-weekly-{attempt}")
             if not last:
                 shutil.copytree(root, where)  # each weekly pass starts from the same state
+            os.sync()  # the copy's dirty pages must not slow the pass's own syncs
             try:
                 weeklies.append(_child(["--child", "weekly", str(where)]))
             finally:
                 if not last:
                     shutil.rmtree(where, ignore_errors=True)
         weekly = min(weeklies, key=lambda w: float(w["seconds"]))
-        floors = [_child(["--child", "floor", str(root), "--decisions",
-                          str(weekly["counts"].get("decisions", 0))])
-                  for _ in range(args.repeat)]
+        floors = []
+        for _ in range(args.repeat):
+            os.sync()
+            floors.append(_child(["--child", "floor", str(root), "--decisions",
+                                  str(weekly["counts"].get("decisions", 0))]))
         floor = min(floors, key=lambda f: float(f["seconds"]))
     finally:
         if args.dir is None:
