@@ -49,8 +49,10 @@ def test_rows_match_what_sqlalchemy_reads(workspace: Workspace) -> None:
                     for r in connection.execute(query.statement, {"after_id": after})]
     assert converted == expected
     # the latest report on or before the pass date (the 22nd is after it), dates as dates
-    assert [(r[1], r[14], r[query.report_at], r[query.report_at + 1])  # type: ignore[operator]
-            for r in converted] == [
+    code, state_on, report = (query.column_at["code"], query.column_at["state_on"],
+                              query.report_at)
+    assert report is not None
+    assert [(r[code], r[state_on], r[report], r[report + 1]) for r in converted] == [
         ("P1", date(2022, 10, 1), date(2022, 11, 21), 21.0),
         ("P2", None, date(2022, 11, 21), 42.0),
         ("P3", date(2022, 10, 3), date(2022, 11, 21), 63.0),

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event, select
@@ -25,6 +26,7 @@ from kfworkflow.engine.history import History
 from kfworkflow.engine.passes import run_pass
 from kfworkflow.engine.workspace import Workspace
 from kfworkflow.storage.db import write_session
+from kfworkflow.storage.driver_select import DriverSelect
 from kfworkflow.storage.engine_models import Decision, RuleStreak
 from kfworkflow.storage.models import DailyReport, Project
 
@@ -40,15 +42,25 @@ def ledger(workspace: Workspace) -> Workspace:
 
 @contextmanager
 def statements(engine: Engine) -> Iterator[list[str]]:
+    """Every statement run on ``engine``: through SQLAlchemy, and the chunk query that a
+    DriverSelect runs on the driver's cursor."""
     seen: list[str] = []
 
     def record(conn: object, cursor: object, statement: str, *args: object) -> None:
         seen.append(statement)
 
+    original = DriverSelect.raw_rows
+
+    def raw_rows(self: DriverSelect, *args: Any) -> Any:
+        seen.append(self.sql)
+        return original(self, *args)
+
     event.listen(engine, "before_cursor_execute", record)
+    DriverSelect.raw_rows = raw_rows  # type: ignore[method-assign]
     try:
         yield seen
     finally:
+        DriverSelect.raw_rows = original  # type: ignore[method-assign]
         event.remove(engine, "before_cursor_execute", record)
 
 
@@ -70,6 +82,11 @@ def test_weekly_pass_reads_only_the_sources_its_rules_need(ledger: Workspace) ->
     assert "project_milestone" not in sql
     assert "daily_report" not in sql
     assert "exemption" in sql  # the routing rule reads `exempt`
+    # and of the ledger only the columns it reads (its facts, and what assignments copy)
+    (chunk,) = {s for s in seen if "light_0" in s}
+    selected = chunk.lower().split(" from ")[0]
+    assert "project.responsible_person" in selected and "project.owner_unit" not in selected
+    assert "project.name" not in selected and "project.total_investment" not in selected
 
 
 def test_projected_facts_decide_exactly_as_full_facts(ledger: Workspace,

@@ -21,17 +21,13 @@ from kfworkflow.config.policies import Policies
 from kfworkflow.engine.history import History, PriorLight
 from kfworkflow.engine.project_query import (
     AFTER,
-    STATE_AT,
-    STATE_ON_AT,
     ProjectQuery,
     exemption_in_force,
     problem_open,
     project_query,
 )
 from kfworkflow.engine.project_rows import (
-    ANNUAL_AT,
     EXEMPTION_FACTS,
-    FUNDS_AT,
     LEDGER_FACTS,
     PROBLEM_FACTS,
     REPORT_COMPUTED,
@@ -81,9 +77,12 @@ class FactsLoader:
         self.with_problems = wanted is None or bool(wanted & PROBLEM_FACTS)
         self.wanted = wanted
         self._unit_facts: dict[tuple[str, str, str], Facts] = {}
-        # the ledger facts read: their names, and what takes their values from a row
-        ledger = [(n, i) for n, i in LEDGER_FACTS if wanted is None or n in wanted]
-        self._ledger = (tuple(n for n, _ in ledger), values_at([i for _, i in ledger]))
+        # the ledger facts read, and the project columns to select
+        self._ledger_facts = tuple(n for n in LEDGER_FACTS if wanted is None or n in wanted)
+        self._columns = frozenset(
+            (*self._ledger_facts,
+             *(("annual_investment", "planned_funds") if self.with_reports else ()),
+             *(("state", "state_on") if self.with_milestones else ())))
         # the report facts read when there is no report, and how each is computed when there is
         # one (None: all of them)
         self._report: tuple[Facts, list[tuple[str, Callable[..., Any]]] | None] = (
@@ -101,7 +100,8 @@ class FactsLoader:
         query = project_query(
             self.as_of, self.chunk, reports=self.with_reports, exemptions=self.with_exemptions,
             problems=self.with_problems,
-            lights={d: run for d, run in self.history.light_sources.items() if d in dimensions})
+            lights={d: run for d, run in self.history.light_sources.items() if d in dimensions},
+            project_columns=self._columns)
         connection = self.session.connection()
         select_ = DriverSelect(connection, query.statement)
         last_id = 0
@@ -118,10 +118,16 @@ class FactsLoader:
                        ) -> list[Subject]:
         """``span``: the chunk is every project with low < id ≤ high (a range scan each).
         The rows are the driver's: each value read is converted here (``select_.converter``)."""
-        to_state_on = select_.converter(STATE_ON_AT)
+        column = query.column_at
+        code_at, category_at, county_at, task_force_at = (
+            column["code"], column["category"], column["county"], column["task_force"])
+        state_at, state_on_at = column.get("state", -1), column.get("state_on", -1)
+        annual_at, funds_at = (column.get("annual_investment", -1),
+                               column.get("planned_funds", -1))
+        to_state_on = select_.converter(state_on_at)
         to_report_on = select_.converter(query.report_at) if query.report_at else None
         milestones = self._milestones(*span) if self.with_milestones else {}
-        streaks = self.history.streaks(self.session, "project", [r[1] for r in rows])
+        streaks = self.history.streaks(self.session, "project", [r[code_at] for r in rows])
         report_at, exemption_at, problems_at = (query.report_at, query.exemption_at,
                                                 query.problems_at)
         # (dimension, its two fact names, where its light starts in a row); a dimension with no
@@ -137,21 +143,23 @@ class FactsLoader:
                         if self.wanted is None or f"streak.{rule_id}" in self.wanted]
         no_milestones: dict[str, tuple[Any, Any]] = {}
         no_streaks: dict[str, int] = {}
-        ledger_names, ledger_values = self._ledger
+        ledger_names = self._ledger_facts
+        ledger_values = values_at([column[n] for n in ledger_names])
         report_none, report_some = self._report
         with_milestones = self.with_milestones
         unit_facts, units_of = self._unit_facts, self._units_of
         out: list[Subject] = []
         for row in rows:
-            code, category, county, task_force = row[1], row[3], row[5], row[6]
+            code, category, county, task_force = (row[code_at], row[category_at],
+                                                   row[county_at], row[task_force_at])
             facts: Facts = dict(zip(ledger_names, ledger_values(row), strict=True))
             units = unit_facts.get((county, category, task_force))
             facts.update(units if units is not None else units_of(county, category, task_force))
             if no_source:
                 facts.update(no_source)
             if with_milestones:
-                state_on = row[STATE_ON_AT]
-                self._add_milestones(facts, category, row[STATE_AT],
+                state_on = row[state_on_at]
+                self._add_milestones(facts, category, row[state_at],
                                      None if state_on is None else to_state_on(state_on),
                                      milestones.get(row[0], no_milestones))
             if to_report_on is not None and report_at is not None:
@@ -159,11 +167,11 @@ class FactsLoader:
                 if report[0] is None:
                     facts.update(report_none)
                 elif report_some is None:
-                    add_report(facts, row[ANNUAL_AT], row[FUNDS_AT],
+                    add_report(facts, row[annual_at], row[funds_at],
                                      to_report_on(report[0]), report)
                 else:
                     for fact, compute in report_some:
-                        facts[fact] = compute(row[ANNUAL_AT], row[FUNDS_AT], report,
+                        facts[fact] = compute(row[annual_at], row[funds_at], report,
                                               to_report_on)
             if exemption_at is not None:
                 reason = row[exemption_at]
@@ -184,7 +192,7 @@ class FactsLoader:
                 for rule_id, streak_key in rule_streaks:
                     facts[streak_key] = fired.get(rule_id, 0)
             out.append((code, facts))
-        self.prior_lights = RowLights({row[1]: row for row in rows},
+        self.prior_lights = RowLights({row[code_at]: row for row in rows},
                                        query.light_at, select_)
         return out
 

@@ -7,7 +7,7 @@ what a plain SELECT of the same rows costs; a source nobody reads is not joined 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,8 +22,8 @@ from kfworkflow.storage.models import DailyReport, Exemption, Problem, Project
 PROJECT_COLUMNS = ("id", "code", "name", "category", "batch", "county", "task_force",
                    "responsible_unit", "responsible_person", "owner_unit", "total_investment",
                    "annual_investment", "planned_funds", "state", "state_on")
-STATE_AT = PROJECT_COLUMNS.index("state")
-STATE_ON_AT = PROJECT_COLUMNS.index("state_on")
+# what every pass reads of a project: its id (the chunk cursor), code and units
+KEY_COLUMNS = ("id", "code", "category", "county", "task_force")
 REPORT_COLUMNS = ("report_on", "completed_investment", "funds_arrived", "funds_disbursed")
 LIGHT_COLUMNS = ("color", "streak", "since_on")
 AFTER = "after_id"
@@ -35,6 +35,7 @@ class ProjectQuery:
     where each joined source starts in a result row (None: not joined)."""
 
     statement: Select[Any]
+    column_at: Mapping[str, int]  # project column → position (the id is always first)
     report_at: int | None
     light_at: Mapping[str, int]
     exemption_at: int | None
@@ -54,10 +55,14 @@ def problem_open(on: date) -> Any:
 
 
 def project_query(as_of: date, chunk: int, *, reports: bool, lights: Mapping[str, int],
-                  exemptions: bool, problems: bool) -> ProjectQuery:
-    """``lights``: dimension → the pass run whose light of that dimension precedes this pass."""
+                  exemptions: bool, problems: bool,
+                  project_columns: Collection[str] = PROJECT_COLUMNS) -> ProjectQuery:
+    """``lights``: dimension → the pass run whose light of that dimension precedes this pass;
+    ``project_columns``: the ledger columns read (always with ``KEY_COLUMNS``)."""
     project = Project.__table__  # type: ignore[attr-defined]
-    columns: list[Any] = [project.c[name] for name in PROJECT_COLUMNS]
+    names = [*KEY_COLUMNS, *(c for c in PROJECT_COLUMNS
+                             if c in project_columns and c not in KEY_COLUMNS)]
+    columns: list[Any] = [project.c[name] for name in names]
     statement = select(*columns).select_from(project)
     report_at = exemption_at = problems_at = None
     if reports:
@@ -90,7 +95,8 @@ def project_query(as_of: date, chunk: int, *, reports: bool, lights: Mapping[str
         columns.append(open_count)
     statement = (statement.where(project.c.id > bindparam(AFTER))
                  .order_by(project.c.id).limit(chunk))
-    return ProjectQuery(statement, report_at, light_at, exemption_at, problems_at)
+    return ProjectQuery(statement, {name: i for i, name in enumerate(names)}, report_at,
+                        light_at, exemption_at, problems_at)
 
 
 def _join_latest_report(statement: Select[Any], project: Any, as_of: date

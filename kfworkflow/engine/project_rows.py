@@ -23,14 +23,10 @@ PROBLEM_FACTS = frozenset({"open_problems"})
 
 
 REPORT_NONE: Facts = dict.fromkeys(REPORT_FACTS)
-ANNUAL_AT = PROJECT_COLUMNS.index("annual_investment")
-FUNDS_AT = PROJECT_COLUMNS.index("planned_funds")
-# ledger facts taken as they are from a project row: (name, column position)
-LEDGER_FACTS = tuple((name, PROJECT_COLUMNS.index(column)) for name, column in (
-    ("code", "code"), ("name", "name"), ("batch", "batch"),
-    ("responsible_unit", "responsible_unit"), ("responsible_person", "responsible_person"),
-    ("owner_unit", "owner_unit"), ("total_investment", "total_investment"),
-    ("annual_investment", "annual_investment"), ("planned_funds", "planned_funds")))
+# ledger facts taken as they are from a project's column of the same name
+LEDGER_FACTS = ("code", "name", "batch", "responsible_unit", "responsible_person", "owner_unit",
+                "total_investment", "annual_investment", "planned_funds")
+assert set(LEDGER_FACTS) <= set(PROJECT_COLUMNS)
 
 
 def values_at(positions: Sequence[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:

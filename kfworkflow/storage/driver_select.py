@@ -30,6 +30,11 @@ class DriverSelect:
                             if (processor := _result_processor(column.type, dialect))
                             is not None}
 
+    @property
+    def sql(self) -> str:
+        """The statement's text for the connection's dialect."""
+        return self._sql
+
     def converter(self, column: int) -> Callable[[Any], Any]:
         """What converts the driver's value of ``column`` (by position) to the column type's
         Python value, never called with None."""
