@@ -11,12 +11,27 @@ from openpyxl import load_workbook
 from reports_fixtures import NEW_ITEMS, daily_bulletin, monthly_ranking, weekly_list
 
 from kfworkflow.reports.output import write_document
+from kfworkflow.reports.render import Renderer
+
+TITLE = "开封市稳经济重要项目集中攻坚行动"
+ORGANISATION = "开封市稳经济重要项目集中攻坚行动领导小组办公室"
+META = f"截至 2022年11月21日 · {ORGANISATION} · 规则版本 r3 · 调度批次 #42"
+WEEKLY_TITLE = f"{TITLE} 周交办单 · 2022年第47周（11月21日—11月27日） · 总表"
 
 
-def rows(path: Path, sheet: int) -> list[list[object]]:
+def rows(path: Path, sheet: int, heading: int = 0) -> list[list[object]]:
+    """The rows of a sheet, ``heading`` title rows above its header left out."""
     workbook = load_workbook(path)
     worksheet = workbook.worksheets[sheet]
-    return [list(r) for r in worksheet.iter_rows(values_only=True)]
+    return [list(r) for r in worksheet.iter_rows(min_row=heading + 1, values_only=True)]
+
+
+def title_rows(path: Path, sheet: int, count: int) -> list[object]:
+    """The first cell of each of the first ``count`` rows (the other cells are empty)."""
+    worksheet = load_workbook(path).worksheets[sheet]
+    lines = [list(r) for r in worksheet.iter_rows(max_row=count, values_only=True)]
+    assert all(v is None for line in lines for v in line[1:]), lines
+    return [line[0] for line in lines]
 
 
 def approx(values: list[object]) -> list[object]:
@@ -28,13 +43,27 @@ def test_daily_workbook_cell_by_cell(tmp_path: Path) -> None:
     workbook = load_workbook(path)
     assert workbook.sheetnames == ["分县区汇总", "分类别分县区情况", "未填报县区"]
     sheet = workbook["分县区汇总"]
-    assert sheet.freeze_panes == "A2"
+    # what the workbook is, above the header: title and date, meta line, the bulletin's note
+    assert title_rows(path, 0, 3) == [
+        f"{TITLE} 日调度通报 · 2022年11月21日", META,
+        "序时进度 87.5% · 对比日期 2022-11-20 · 金额单位：万元；比率变化单位：百分点"]
+    assert sheet["A1"].font.b and sheet["A1"].font.sz == 14
+    assert sheet["A4"].value == "县区" and sheet["A4"].font.b
+    # the header row (4) stays in view and is repeated on each printed page
+    assert sheet.freeze_panes == "A5"
     # printed A4 landscape, one page wide, the header row on every page
     assert (sheet.page_setup.paperSize, sheet.page_setup.orientation) == (9, "landscape")
     assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
     assert sheet.sheet_properties.pageSetUpPr.fitToPage is True
-    assert sheet.print_title_rows == "$1:$1"
-    header, lankao, qixian, longting, total = rows(path, 0)
+    assert sheet.print_title_rows == "$4:$4"
+    # the title at the top left of each printed page, "page x of y" at the bottom right
+    assert sheet.oddHeader.left.text == f"{TITLE} 日调度通报 · 2022年11月21日"
+    assert sheet.oddFooter.right.text == "第 &P 页，共 &N 页"
+    properties = workbook.properties
+    assert (properties.title, properties.subject, properties.creator, properties.description
+            ) == (f"{TITLE} 日调度通报 · 2022年11月21日", "2022年11月21日 · 调度批次 #42",
+                  ORGANISATION, META)
+    header, lankao, qixian, longting, total = rows(path, 0, 3)
     assert header == [
         "县区", "项目数", "应开工项目数", "已开工项目数", "项目开工率", "项目开工率较上日",
         "计划投资（万元）", "完成投资（万元）", "投资完成率", "较序时（百分点）",
@@ -52,25 +81,41 @@ def test_daily_workbook_cell_by_cell(tmp_path: Path) -> None:
     assert total == approx(["合计", 13, 10, 7, 0.7, 10.0, 33500, 21200, 21200 / 33500,
                             (21200 / 33500 - 0.875) * 100, (21200 / 33500 - 20600 / 33500) * 100,
                             23000, 14000, 14000 / 23000, 0, 2, 1, 0.5, 0, 4, 2, 7])
-    formats = [sheet.cell(row=2, column=c).number_format for c in range(2, 11)]
+    formats = [sheet.cell(row=5, column=c).number_format for c in range(2, 11)]
     assert formats == ["0", "0", "0", "0.0%", "+0.0;-0.0;0.0", "#,##0", "#,##0", "0.0%",
                        "+0.0;-0.0;0.0"]
     assert sheet.column_dimensions["A"].width >= 8
-    by_category = rows(path, 1)
+    assert title_rows(path, 1, 3) == title_rows(path, 0, 3)
+    assert workbook["分类别分县区情况"].freeze_panes == "A5"
+    by_category = rows(path, 1, 3)
     assert [r[:3] for r in by_category] == [
         ["项目类别", "县区", "项目数"],
         ["省市重点项目", "兰考县", 4], ["省市重点项目", "杞县", 3], ["省市重点项目", "龙亭区", 2],
         ["省市重点项目", "合计", 9],
         ["地方政府专项债券项目", "兰考县", 2], ["地方政府专项债券项目", "杞县", 1],
         ["地方政府专项债券项目", "龙亭区", 1], ["地方政府专项债券项目", "合计", 4]]
-    assert rows(path, 2) == [["县区", "连续未报（工作日）", "最近填报日期"],
+    assert rows(path, 2) == [[f"{TITLE} 日调度通报 · 2022年11月21日", None, None],
+                             [META, None, None],
+                             ["县区", "连续未报（工作日）", "最近填报日期"],
                              ["龙亭区", 2, datetime(2022, 11, 17)]]
+    missing = workbook["未填报县区"]
+    assert (missing.freeze_panes, missing.print_title_rows) == ("A4", "$3:$3")
 
 
 def test_weekly_workbook_has_one_sheet_per_part(tmp_path: Path) -> None:
     path = write_document(weekly_list(), "xlsx", tmp_path / "weekly.xlsx", lang="en")
-    assert load_workbook(path).sheetnames == ["Last week's items", "New items", "Slow projects"]
-    review = rows(path, 0)
+    workbook = load_workbook(path)
+    assert workbook.sheetnames == ["Last week's items", "New items", "Slow projects"]
+    title = f"{TITLE} Weekly assignment list · Week 47 of 2022 (21 Nov – 27 Nov) · Overall list"
+    assert title_rows(path, 0, 4) == [
+        title,
+        f"As of 21 November 2022 · {ORGANISATION} · Rule revision r3 · Pass run #42",
+        "1. Last week's items",
+        "4 items from last week: 1 resolved, 1 closed out, 1 still open, 1 escalated."]
+    assert workbook.worksheets[0].oddFooter.right.text == "Page &P of &N"
+    assert workbook.properties.subject == (
+        "Week 47 of 2022 (21 Nov – 27 Nov) · Overall list · As of 2022-11-21 · Pass run #42")
+    review = rows(path, 0, 4)
     # the issue's columns, each once: level, lead units, co-operating units, responsible
     # person (no 承办单位 column repeating the lead units); days in working days; the light
     # is the project's
@@ -83,14 +128,14 @@ def test_weekly_workbook_has_one_sheet_per_part(tmp_path: Path) -> None:
         "杞县大蒜深加工项目", "省市重点项目", "杞县", "环评批复未取得", "前期手续", "City",
         "市发展改革委, 市重点办", "市生态环境局", "李娜", datetime(2022, 11, 28), 0, "Escalated",
         "Red", "县级办结时限2022-11-18已过未解决，升级至市级协调", None]
-    new = rows(path, 1)
+    new = rows(path, 1, 3)
     assert new[0] == review[0][1:]
     assert [r[0] for r in new] == ["No.", "2022-W47-001", "2022-W47-002", "2022-W46-002"]
-    assert rows(path, 2)[0] == [
+    assert rows(path, 2, 3)[0] == [
         "Project code", "Project", "Category", "County", "Recipient", "Responsible unit",
         "Late milestone", "Planned", "Workdays late", "Investment completion rate",
         "vs pro-rata (pp)", "Colour"]
-    assert rows(path, 2)[1] == approx([
+    assert rows(path, 2, 3)[1] == approx([
         "2201-410202-04-01-000303", "龙亭区文旅综合体项目", "省市重点项目", "龙亭区",
         "龙亭区人民政府", "龙亭区文化旅游局", "开工", datetime(2022, 11, 1), 20, 0.25, -62.5,
         "Red"])
@@ -98,20 +143,61 @@ def test_weekly_workbook_has_one_sheet_per_part(tmp_path: Path) -> None:
 
 def test_weekly_workbook_headers_in_chinese(tmp_path: Path) -> None:
     path = write_document(weekly_list(), "xlsx", tmp_path / "weekly.xlsx")
-    assert load_workbook(path).sheetnames == ["上周交办事项", "本周新交办事项", "进度滞后项目"]
-    assert rows(path, 0)[0] == [
+    workbook = load_workbook(path)
+    assert workbook.sheetnames == ["上周交办事项", "本周新交办事项", "进度滞后项目"]
+    # part one's count line, as in the md/html list, above its table
+    assert title_rows(path, 0, 4) == [
+        WEEKLY_TITLE, META, "一、上周交办事项办理情况",
+        "上周交办事项 4 项：已办结 1 项，已销号 1 项，仍在办理 1 项，已升级 1 项。"]
+    # the same words as the Markdown and HTML lists
+    markdown = Renderer("zh").document(weekly_list(), "md")
+    assert all(line in markdown for line in title_rows(path, 0, 4)[2:])
+    assert title_rows(path, 1, 3) == [WEEKLY_TITLE, META, "二、本周新交办事项"]
+    assert title_rows(path, 2, 3) == [WEEKLY_TITLE, META, "三、进度缓慢及滞后项目"]
+    for sheet, header in zip(workbook.worksheets, (5, 4, 4), strict=True):
+        assert (sheet.freeze_panes, sheet.print_title_rows) == (
+            f"A{header + 1}", f"${header}:${header}")
+        assert sheet.oddHeader.left.text == WEEKLY_TITLE
+    properties = workbook.properties
+    assert (properties.title, properties.subject, properties.creator) == (
+        WEEKLY_TITLE,
+        "2022年第47周（11月21日—11月27日） · 总表 · 截至 2022-11-21 · 调度批次 #42",
+        ORGANISATION)
+    assert rows(path, 0, 4)[0] == [
         "办理结果", "编号", "交办日期", "项目代码", "项目名称", "项目类别", "县区", "存在问题",
         "问题类型", "协调层级", "牵头单位", "配合单位", "责任人", "办结时限", "超期（工作日）",
         "状态", "项目颜色", "交办事由", "本周进展"]
     # the province-level item: its lead unit is the province mechanism, its light the
     # project's (red here), its status says whether it is overdue
-    province = rows(path, 1)[2]
+    province = rows(path, 1, 3)[2]
     assert province[8:11] + province[13:16] == [
         "省级", "省稳经济重要项目集中攻坚行动协调机制", "市自然资源和规划局", 0, "新交办", "红灯"]
-    assert rows(path, 2)[0] == [
+    assert rows(path, 2, 3)[0] == [
         "项目代码", "项目名称", "项目类别", "县区", "承办单位", "责任单位", "滞后节点", "计划日期",
         "滞后（工作日）", "投资完成率", "较序时（百分点）", "颜色"]
-    assert rows(path, 2)[2][4:6] == ["杞县人民政府", "杞县商务局"]
+    assert rows(path, 2, 3)[2][4:6] == ["杞县人民政府", "杞县商务局"]
+
+
+def test_a_recipient_workbook_names_its_recipient(tmp_path: Path) -> None:
+    doc = weekly_list().for_recipient("杞县人民政府")
+    path = write_document(doc, "xlsx", tmp_path / "weekly.xlsx")
+    title = f"{TITLE} 周交办单（杞县人民政府） · 2022年第47周（11月21日—11月27日）"
+    assert title_rows(path, 0, 1) == [title]
+    workbook = load_workbook(path)
+    assert workbook.worksheets[2].oddHeader.left.text == title
+    assert workbook.properties.subject == (
+        "2022年第47周（11月21日—11月27日） · 承办单位：杞县人民政府 · 截至 2022-11-21 · "
+        "调度批次 #42")
+
+
+def test_an_empty_part_says_so_and_an_ampersand_prints(tmp_path: Path) -> None:
+    doc = dataclasses.replace(weekly_list(), items=(), lagging=(),
+                              info=dataclasses.replace(weekly_list().info, title="R&D"))
+    path = write_document(doc, "xlsx", tmp_path / "weekly.xlsx")
+    assert title_rows(path, 1, 4)[2:] == ["二、本周新交办事项", "无"]
+    assert rows(path, 1, 4) == [rows(path, 0, 4)[0][1:]]
+    # in a printed header & starts a code: a literal one is doubled
+    assert load_workbook(path).worksheets[0].oddHeader.left.text.startswith("R&&D 周交办单")
 
 
 def test_formula_looking_user_text_is_neutralised(tmp_path: Path) -> None:
@@ -119,7 +205,7 @@ def test_formula_looking_user_text_is_neutralised(tmp_path: Path) -> None:
                                problem="+86 13800000000", reason="-1+1", progress="@SUM(A1)")
     doc = dataclasses.replace(weekly_list(), items=(item,))
     path = write_document(doc, "xlsx", tmp_path / "weekly.xlsx")
-    [_, row] = rows(path, 1)
+    [_, row] = rows(path, 1, 3)
     assert row[3] == "'=HYPERLINK(\"http://x\",\"y\")"
     assert row[6] == "'+86 13800000000"
     assert (row[16], row[17]) == ("'-1+1", "'@SUM(A1)")
@@ -129,8 +215,15 @@ def test_formula_looking_user_text_is_neutralised(tmp_path: Path) -> None:
 
 def test_monthly_workbook_cell_by_cell(tmp_path: Path) -> None:
     path = write_document(monthly_ranking(), "xlsx", tmp_path / "monthly.xlsx")
-    assert load_workbook(path).sheetnames == ["综合排名", "综合得分走势", "总体情况"]
-    header, first, second, third = rows(path, 0)
+    workbook = load_workbook(path)
+    assert workbook.sheetnames == ["综合排名", "综合得分走势", "总体情况"]
+    title = f"{TITLE} 2022年11月 月度排名通报 · 期间 2022-11-01 — 2022-11-30"
+    meta = f"截至 2022年11月30日 · {ORGANISATION} · 规则版本 r3 · 调度批次 #42"
+    assert title_rows(path, 0, 3) == [
+        title, meta, "得分权重：资金到位率 25%、项目开工率 25%、投资完成率 30%、按期竣工率 20%"]
+    assert (workbook.properties.title, workbook.properties.subject) == (
+        title, "期间 2022-11-01 — 2022-11-30 · 截至 2022-11-30 · 调度批次 #42")
+    header, first, second, third = rows(path, 0, 3)
     assert header == ["名次", "县区", "综合得分", "资金到位率", "资金到位率 得分", "项目开工率",
                       "项目开工率 得分", "投资完成率", "投资完成率 得分", "按期竣工率",
                       "按期竣工率 得分", "上期名次", "名次变化", "交办事项", "已销号", "销号率",
@@ -140,10 +233,19 @@ def test_monthly_workbook_cell_by_cell(tmp_path: Path) -> None:
     assert second[:3] == [2, "杞县", 55.25] and second[12] == -1
     assert third == approx([3, "龙亭区", 7.5, 0, 0, 0, 0, 0.2, 7.5, None, None, 3, 0, 2, 0, 0,
                             "红灯"])
-    assert rows(path, 1) == [["县区", "2022-09", "2022-10", "2022-11"],
+    assert rows(path, 1, 2) == [["县区", "2022-09", "2022-10", "2022-11"],
                              ["兰考县", 61.2, 70.5, 76.75], ["杞县", 66, 71, 55.25],
                              ["龙亭区", None, 12, 7.5]]
-    assert rows(path, 2) == [
+    assert title_rows(path, 2, 4) == [
+        title, meta, "本期交办事项 7 项，已销号 2 项，销号率 28.6%。",
+        "龙亭区本期排名末位，请在下次调度会上作表态发言。"]
+    assert rows(path, 2, 4) == approx([
         ["指标", "内容"], ["期间", "2022年11月"], ["交办事项", 7], ["已销号", 2],
-        ["销号率", "28.6%"], ["末位表态", "龙亭区"], ["提醒约谈", "龙亭区"], ["排名靠前", "兰考县"],
-        ["排名靠后", "龙亭区"]]
+        ["销号率", 2 / 7], ["末位表态", "龙亭区"], ["提醒约谈", "龙亭区"], ["排名靠前", "兰考县"],
+        ["排名靠后", "龙亭区"]])
+    summary = workbook["总体情况"]
+    # the closure rate is a number shown as a percentage, the counts whole numbers
+    assert [summary[f"B{r}"].number_format for r in range(6, 10)] == [
+        "General", "0", "0", "0.0%"]
+    assert summary["B9"].data_type == "n"
+    assert (summary.freeze_panes, summary.print_title_rows) == ("A6", "$5:$5")

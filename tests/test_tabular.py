@@ -11,7 +11,13 @@ import pytest
 
 from kfworkflow.errors import Finding, InputError
 from kfworkflow.ledger.tabular import Row, list_sheets, read_table
-from kfworkflow.ledger.tabular_write import XlsxSheet, neutralize, write_csv, write_xlsx
+from kfworkflow.ledger.tabular_write import (
+    XlsxProperties,
+    XlsxSheet,
+    neutralize,
+    write_csv,
+    write_xlsx,
+)
 
 NOT_A_TABLE = "not an .xlsx workbook or a CSV text file"
 EMPTY = "the file is empty; expected a header row"
@@ -444,6 +450,30 @@ def test_written_xlsx_as_openpyxl_sees_it(tmp_path: Path) -> None:
     # A: 项目代码 = 8 wide + 2; B: "1234.5" = 6 + 2 = 8; C: "2022-11-30" = 10 + 2;
     # D: '=HYPERLINK("x") = 16 + 2; E: capped at 60; F: given.
     assert widths == {"A": 10.0, "B": 8.0, "C": 12.0, "D": 18.0, "E": 60.0, "F": 25.0}
+
+
+def test_title_rows_page_header_footer_cell_formats_and_properties(tmp_path: Path) -> None:
+    path = tmp_path / "export.xlsx"
+    sheet = XlsxSheet(
+        "S", ["指标", "内容"], [["数量", 7], ["比率", 0.25]],
+        cell_number_formats={(1, 1): "0.0%"}, number_formats={1: "0"},
+        title_rows=("=Title & more", "second line"), page_header="A & B",
+        page_footer="p {page}/{pages}")
+    write_xlsx(path, [sheet], XlsxProperties(title="T", subject="S1", creator="Org"))
+    workbook = openpyxl.load_workbook(path)
+    worksheet = workbook["S"]
+    assert [[c.value for c in row] for row in worksheet.iter_rows()] == [
+        ["'=Title & more", None], ["second line", None], ["指标", "内容"], ["数量", 7],
+        ["比率", 0.25]]
+    assert worksheet["A1"].font.b and not worksheet["A2"].font.b and worksheet["A3"].font.b
+    assert (worksheet.freeze_panes, worksheet.print_title_rows) == ("A4", "$3:$3")
+    assert (worksheet["B4"].number_format, worksheet["B5"].number_format) == ("0", "0.0%")
+    # the title rows do not widen the first column
+    assert worksheet.column_dimensions["A"].width == 8.0
+    assert worksheet.oddHeader.left.text == "A && B"
+    assert worksheet.oddFooter.right.text == "p &P/&N"
+    assert (workbook.properties.title, workbook.properties.subject,
+            workbook.properties.creator) == ("T", "S1", "Org")
 
 
 def test_write_xlsx_replaces_existing_file_without_leftovers(tmp_path: Path) -> None:

@@ -34,15 +34,37 @@ _EXCEL_CELL_TEXT_MAX = 32767
 _DATE_FORMAT = "yyyy-mm-dd"
 _DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 _WIDTH_MIN, _WIDTH_MAX, _WIDTH_PADDING = 8.0, 60.0, 2.0
+_HEADER_TEXT_MAX = 120
 
 
 @dataclass
 class XlsxSheet:
+    """One worksheet. ``number_formats`` is by column (0-based), ``cell_number_formats`` by
+    (data row, column), both 0-based, the latter winning. ``title_rows`` are lines of text
+    above the header row (the first in bold, larger), not counted in the column widths;
+    ``page_header`` is printed at the left of each page's header, ``page_footer`` at the right
+    of its footer, with ``{page}`` and ``{pages}`` standing for the page number and count."""
+
     title: str
     headers: list[str]
     rows: list[Sequence[object]]
     column_widths: dict[int, float] | None = None
     number_formats: dict[int, str] | None = None
+    cell_number_formats: dict[tuple[int, int], str] | None = None
+    title_rows: Sequence[str] = ()
+    page_header: str | None = None
+    page_footer: str | None = None
+
+
+@dataclass(frozen=True)
+class XlsxProperties:
+    """A workbook's document properties, as File → Info shows them."""
+
+    title: str | None = None
+    subject: str | None = None
+    creator: str | None = None
+    description: str | None = None
+    keywords: str | None = None
 
 
 def neutralize(value: object) -> object:
@@ -72,9 +94,10 @@ def write_csv(path: Path, headers: list[str], rows: Iterable[Sequence[object]]) 
     atomic_write(path, lambda handle: handle.write(payload))
 
 
-def write_xlsx(path: Path, sheets: list[XlsxSheet]) -> None:
-    """One worksheet per XlsxSheet: bold frozen header row, real date cells, formula-safe
-    text, column widths from the content unless given."""
+def write_xlsx(path: Path, sheets: list[XlsxSheet],
+               properties: XlsxProperties | None = None) -> None:
+    """One worksheet per XlsxSheet: bold frozen header row (below any title rows), real date
+    cells, formula-safe text, column widths from the content unless given."""
     if not sheets:
         raise InputError(f"{path}: no sheets to write")
     _check_titles(path, [sheet.title for sheet in sheets])
@@ -84,6 +107,11 @@ def write_xlsx(path: Path, sheets: list[XlsxSheet]) -> None:
     workbook.remove(workbook.active)
     for sheet in sheets:
         _fill_worksheet(path, workbook.create_sheet(sheet.title), sheet)
+    if properties is not None:
+        for name in ("title", "subject", "creator", "description", "keywords"):
+            value = getattr(properties, name)
+            if value is not None:
+                setattr(workbook.properties, name, _xlsx_text(value))
     atomic_write(path, workbook.save)
 
 
@@ -101,9 +129,16 @@ def _fill_worksheet(path: Path, worksheet: Worksheet, sheet: XlsxSheet) -> None:
     from openpyxl.utils import get_column_letter
 
     bold = Font(bold=True)
+    cell_formats = sheet.cell_number_formats or {}
+    for number, text in enumerate(sheet.title_rows, start=1):
+        cell = worksheet.cell(row=number, column=1, value=_xlsx_text(_neutralized(text)))
+        if number == 1:
+            cell.font = Font(bold=True, size=14)
+    header_row = len(sheet.title_rows) + 1
     display_widths = [_display_width(header) for header in sheet.headers]
     for index, header in enumerate(sheet.headers):
-        cell = worksheet.cell(row=1, column=index + 1, value=_xlsx_text(_neutralized(header)))
+        cell = worksheet.cell(row=header_row, column=index + 1,
+                              value=_xlsx_text(_neutralized(header)))
         cell.font = bold
     for offset, row in enumerate(sheet.rows, start=1):
         _check_width(path, sheet.title, offset, row, sheet.headers)
@@ -120,8 +155,10 @@ def _fill_worksheet(path: Path, worksheet: Worksheet, sheet: XlsxSheet) -> None:
                     )
             elif isinstance(value, datetime) and value.tzinfo is not None:
                 value = value.isoformat()  # Excel has no time zones; keep the instant exact
-            cell = worksheet.cell(row=offset + 1, column=index + 1, value=value)
-            if index in formats:
+            cell = worksheet.cell(row=header_row + offset, column=index + 1, value=value)
+            if (offset - 1, index) in cell_formats:
+                cell.number_format = cell_formats[offset - 1, index]
+            elif index in formats:
                 cell.number_format = formats[index]
             elif isinstance(value, datetime):
                 cell.number_format = _DATETIME_FORMAT
@@ -131,19 +168,30 @@ def _fill_worksheet(path: Path, worksheet: Worksheet, sheet: XlsxSheet) -> None:
     for index, display_width in enumerate(display_widths):
         auto = min(max(display_width + _WIDTH_PADDING, _WIDTH_MIN), _WIDTH_MAX)
         worksheet.column_dimensions[get_column_letter(index + 1)].width = widths.get(index, auto)
-    worksheet.freeze_panes = "A2"
-    _print_setup(worksheet)
+    worksheet.freeze_panes = f"A{header_row + 1}"
+    _print_setup(worksheet, header_row, sheet)
 
 
-def _print_setup(worksheet: Worksheet) -> None:
+def _print_setup(worksheet: Worksheet, header_row: int, sheet: XlsxSheet) -> None:
     """Printed as it is read: A4 landscape, every column on one page width (as many pages
-    long as it takes), the header row repeated on each page."""
+    long as it takes), the header row repeated on each page, the page header and footer."""
     worksheet.page_setup.paperSize = worksheet.PAPERSIZE_A4
     worksheet.page_setup.orientation = worksheet.ORIENTATION_LANDSCAPE
     worksheet.page_setup.fitToWidth = 1
     worksheet.page_setup.fitToHeight = 0
     worksheet.sheet_properties.pageSetUpPr.fitToPage = True
-    worksheet.print_title_rows = "1:1"
+    worksheet.print_title_rows = f"{header_row}:{header_row}"
+    if sheet.page_header is not None:  # Excel keeps at most 255 characters of a header
+        worksheet.oddHeader.left.text = _header_text(sheet.page_header[:_HEADER_TEXT_MAX])
+    if sheet.page_footer is not None:
+        worksheet.oddFooter.right.text = _header_text(sheet.page_footer).replace(
+            "{page}", "&P").replace("{pages}", "&N")
+
+
+def _header_text(text: str) -> str:
+    """Text for a printed header or footer: ``&`` starts a control code there, so it is
+    doubled; control characters are dropped."""
+    return _xlsx_text(text).replace("&", "&&")
 
 
 def _check_titles(path: Path, titles: list[str]) -> None:

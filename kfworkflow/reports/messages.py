@@ -46,6 +46,7 @@ _ZH: dict[str, str] = {
     "value_label": "内容",
     "back_to_index": "返回首页",
     "money_unit": "金额单位：万元；比率变化单位：百分点",
+    "page_of": "第 {page} 页，共 {pages} 页",
     # daily bulletin
     "pro_rata_target": "序时进度",
     "previous_on": "对比日期",
@@ -219,6 +220,7 @@ _EN: dict[str, str] = {
     "value_label": "Value",
     "back_to_index": "Back to the index",
     "money_unit": "Money in 10k yuan (万元); changes in percentage points",
+    "page_of": "Page {page} of {pages}",
     "pro_rata_target": "Pro-rata target",
     "previous_on": "Compared with",
     "no_previous": "no previous day",

@@ -1,6 +1,13 @@
 """Documents as workbooks: one sheet per part, real numbers with number formats, rates as
 fractions shown as percentages. Writing goes through :func:`kfworkflow.ledger.tabular.write_xlsx`,
-which freezes the header row, sizes the columns and neutralises formula-looking text."""
+which freezes the header row, sizes the columns and neutralises formula-looking text.
+
+A forwarded workbook says what it is: each sheet opens with the document's title line (title,
+date, week or period, recipient) and its meta line (as-of date, organisation, rule revision,
+pass run), then the part's summary lines, above the frozen header row; printed pages carry the
+title at the top left and "page x of y" at the bottom right; the workbook's properties hold the
+title, a subject naming the date or week, the recipient and the run, and the organisation as
+its author."""
 
 from __future__ import annotations
 
@@ -9,15 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kfworkflow.ledger.tabular import XlsxSheet, write_xlsx
+from kfworkflow.ledger.tabular_write import XlsxProperties
 from kfworkflow.reports.context import (
     AssignmentRow,
     DailyBulletin,
     DailyRow,
     Document,
+    DocumentInfo,
     MonthlyRanking,
     WeeklyList,
+    WeeklyReview,
 )
-from kfworkflow.reports.filters import format_period, pct
+from kfworkflow.reports.filters import build_filters, format_period, pct
 from kfworkflow.reports.messages import messages
 
 PERCENT = "0.0%"
@@ -33,10 +43,14 @@ class Column:
     number_format: str | None = None
 
 
-def _sheet(title: str, columns: Sequence[Column], rows: list[Sequence[object]]) -> XlsxSheet:
+def _sheet(title: str, columns: Sequence[Column], rows: list[Sequence[object]],
+           lines: Sequence[str] = ()) -> XlsxSheet:
+    """A sheet of a document; ``lines`` are its part's summary lines (the document's title and
+    meta lines are added by :func:`document_sheets`)."""
     return XlsxSheet(title=title, headers=[c.header for c in columns], rows=rows,
                      number_formats={i: c.number_format for i, c in enumerate(columns)
-                                     if c.number_format})
+                                     if c.number_format},
+                     title_rows=tuple(lines))
 
 
 def _joiner(lang: str) -> Callable[..., str]:
@@ -44,18 +58,90 @@ def _joiner(lang: str) -> Callable[..., str]:
     return lambda *parts: separator.join(parts)
 
 
+@dataclass(frozen=True)
+class Heading:
+    """What identifies a document: ``title`` (the document title, its date, week or period
+    and its recipient: the first row of each sheet and the printed page header), ``meta``
+    (as-of date, organisation, rule revision, pass run) and ``subject`` (the workbook
+    property: date or week, recipient, run)."""
+
+    title: str
+    meta: str
+    subject: str
+
+
+def document_heading(doc: Document, lang: str = "zh") -> Heading:
+    """The title, meta line and subject of a document's workbook, worded as its md/html
+    heading is."""
+    t = messages(lang)
+    f = build_filters(lang)
+    info = doc.info
+    recipient: str | None = None
+    if isinstance(doc, DailyBulletin):
+        name, when = t["daily_title"], f["long_date"](info.as_of)
+    elif isinstance(doc, WeeklyList):
+        recipient = doc.recipient
+        name = (t["weekly_title_for"].format(recipient=recipient) if recipient
+                else t["weekly_title"])
+        when = f["week_label"](doc.week, doc.week_start, doc.week_end)
+        if not recipient:
+            when = f"{when}{_SEP}{t['overall_list']}"
+    else:
+        name = (f"{format_period(t, doc.period_kind, doc.period)} "
+                f"{t['ranking_title_' + doc.period_kind]}")
+        when = f"{t['period']} {doc.period_start.isoformat()} — {doc.period_end.isoformat()}"
+    title = _SEP.join(p for p in (f"{info.title} {name}".strip(), when) if p)
+    run = f"{t['pass_run']} #{info.pass_run_id}" if info.pass_run_id is not None else None
+    subject = _SEP.join(p for p in (
+        when, f"{t['recipient']}{_colon(lang)}{recipient}" if recipient else None,
+        None if isinstance(doc, DailyBulletin) else f"{t['as_of']} {info.as_of.isoformat()}",
+        run) if p)
+    return Heading(title=title, meta=_meta(info, t, f["long_date"]), subject=subject)
+
+
+_SEP = " · "
+
+
+def _colon(lang: str) -> str:
+    return "：" if lang == "zh" else ": "
+
+
+def _meta(info: DocumentInfo, t: Mapping[str, str], long_date: Callable[..., str]) -> str:
+    """The meta line of the md/html documents: as-of date, organisation, rule revision, run."""
+    parts = [f"{t['as_of']} {long_date(info.as_of)}", info.organisation or None,
+             f"{t['rule_revision']} {info.rule_revision}" if info.rule_revision else None,
+             f"{t['pass_run']} #{info.pass_run_id}" if info.pass_run_id is not None else None]
+    return _SEP.join(p for p in parts if p)
+
+
 def document_sheets(doc: Document, lang: str = "zh") -> list[XlsxSheet]:
-    """The sheets of a daily, weekly or monthly document."""
+    """The sheets of a daily, weekly or monthly document, each headed by the document's title
+    and meta lines and printed with them."""
     t = messages(lang)
     if isinstance(doc, DailyBulletin):
-        return _daily(doc, t, lang)
-    if isinstance(doc, WeeklyList):
-        return _weekly(doc, t)
-    return _monthly(doc, t)
+        sheets = _daily(doc, t, lang)
+    elif isinstance(doc, WeeklyList):
+        sheets = _weekly(doc, t)
+    else:
+        sheets = _monthly(doc, t, lang)
+    heading = document_heading(doc, lang)
+    for sheet in sheets:
+        sheet.title_rows = (heading.title, heading.meta, *sheet.title_rows)
+        sheet.page_header = heading.title
+        sheet.page_footer = t["page_of"]
+    return sheets
+
+
+def document_properties(doc: Document, lang: str = "zh") -> XlsxProperties:
+    """The workbook's properties: title, subject (date or week, recipient, run), the
+    organisation as its author, the meta line as its description."""
+    heading = document_heading(doc, lang)
+    return XlsxProperties(title=heading.title, subject=heading.subject,
+                          creator=doc.info.organisation or None, description=heading.meta)
 
 
 def write_document_xlsx(doc: Document, path: Path, lang: str = "zh") -> None:
-    write_xlsx(path, document_sheets(doc, lang))
+    write_xlsx(path, document_sheets(doc, lang), document_properties(doc, lang))
 
 
 # ---------------------------------------------------------------------------- daily
@@ -99,14 +185,22 @@ def _daily_values(row: DailyRow) -> list[object]:
             row.on_time_completion_rate_change_pp, row.red, row.yellow, row.green]
 
 
+def _daily_note(doc: DailyBulletin, t: Mapping[str, str]) -> str:
+    """The bulletin's note line: the pro-rata target, the day compared with, the units."""
+    previous = doc.previous_on.isoformat() if doc.previous_on else t["no_previous"]
+    return _SEP.join((f"{t['pro_rata_target']} {pct(doc.pro_rata_target)}",
+                      f"{t['previous_on']} {previous}", t["money_unit"]))
+
+
 def _daily(doc: DailyBulletin, t: Mapping[str, str], lang: str) -> list[XlsxSheet]:
     values = _daily_columns(t, lang)
+    note = [_daily_note(doc, t)]
     by_county = _sheet(t["by_county"], [Column(t["county"]), *values],
-                       [[r.name, *_daily_values(r)] for r in (*doc.counties, doc.total)])
+                       [[r.name, *_daily_values(r)] for r in (*doc.counties, doc.total)], note)
     by_category = _sheet(
         t["by_category"], [Column(t["category"]), Column(t["county"]), *values],
         [[s.category_name, r.name, *_daily_values(r)]
-         for s in doc.sections for r in (*s.rows, s.total)])
+         for s in doc.sections for r in (*s.rows, s.total)], note)
     missing = _sheet(
         t["not_reported"],
         [Column(t["county"]), Column(t["missed_days"], COUNT), Column(t["last_report_on"])],
@@ -140,15 +234,24 @@ def _light(value: str | None, t: Mapping[str, str]) -> str | None:
     return None if value is None else t.get(f"light_{value}", value)
 
 
+def review_summary(review: WeeklyReview, t: Mapping[str, str]) -> str:
+    """Part one's count line, from the same context fields the md/html templates read."""
+    return t["review_summary"].format(
+        total=len(review.items), resolved=review.resolved, closed_out=review.closed_out,
+        still_open=review.still_open, escalated=review.escalated)
+
+
 def _weekly(doc: WeeklyList, t: Mapping[str, str]) -> list[XlsxSheet]:
     separator = t["list_sep"]
     columns = _assignment_columns(t)
     review = _sheet(
         t["sheet_review"], [Column(t["outcome"]), *columns],
         [[t.get(f"outcome_{r.outcome}", r.outcome), *_assignment_values(r.item, t, separator)]
-         for r in doc.review.items])
+         for r in doc.review.items],
+        [t["part_review"], review_summary(doc.review, t)])
     new = _sheet(t["sheet_new"], columns,
-                 [_assignment_values(i, t, separator) for i in doc.items])
+                 [_assignment_values(i, t, separator) for i in doc.items],
+                 [t["part_new"], *([] if doc.items else [t["none_listed"]])])
     lagging = _sheet(
         t["sheet_lagging"],
         [Column(t["project_code"]), Column(t["project"]), Column(t["category"]),
@@ -158,17 +261,20 @@ def _weekly(doc: WeeklyList, t: Mapping[str, str]) -> list[XlsxSheet]:
          Column(t["light"])],
         [[p.code, p.name, p.category_name, p.county_name, p.recipient, p.responsible_unit,
           p.milestone_name, p.planned_on, p.lag_days, p.investment_completion_rate,
-          p.pro_rata_gap_pp, _light(p.light, t)] for p in doc.lagging])
+          p.pro_rata_gap_pp, _light(p.light, t)] for p in doc.lagging],
+        [t["part_lagging"], *([] if doc.lagging else [t["none_listed"]])])
     return [review, new, lagging]
 
 
 # ---------------------------------------------------------------------------- monthly
 
 
-def _monthly(doc: MonthlyRanking, t: Mapping[str, str]) -> list[XlsxSheet]:
+def _monthly(doc: MonthlyRanking, t: Mapping[str, str], lang: str) -> list[XlsxSheet]:
     metric_columns = [column for w in doc.weights for column in (
         Column(t.get(w.metric, w.metric), PERCENT),
         Column(f"{t.get(w.metric, w.metric)} {t['points']}", SCORE))]
+    weights = t["list_sep"].join(f"{t.get(w.metric, w.metric)} {pct(w.weight, 0)}"
+                                 for w in doc.weights)
     ranking = _sheet(
         t["ranking"],
         [Column(t["rank"], COUNT), Column(t["county"]), Column(t["score"], SCORE),
@@ -178,7 +284,8 @@ def _monthly(doc: MonthlyRanking, t: Mapping[str, str]) -> list[XlsxSheet]:
         [[r.rank, r.county_name, r.score,
           *[v for m in r.metrics for v in (m.rate, m.points)],
           r.previous_rank, r.rank_change, r.assigned, r.closed_out, r.closure_rate,
-          _light(r.light, t)] for r in doc.rows])
+          _light(r.light, t)] for r in doc.rows],
+        [f"{t['weights']}{_colon(lang)}{weights}"])
     periods = [p.period for p in doc.trend[0].points] if doc.trend else []
     trend = _sheet(
         t["score_trend"], [Column(t["county"]), *[Column(p, SCORE) for p in periods]],
@@ -187,13 +294,19 @@ def _monthly(doc: MonthlyRanking, t: Mapping[str, str]) -> list[XlsxSheet]:
         [t["period"], format_period(t, doc.period_kind, doc.period)],
         [t["assigned"], doc.assigned],
         [t["closed_out"], doc.closed_out],
-        [t["closure_rate"], pct(doc.closure_rate)],
+        [t["closure_rate"], doc.closure_rate],
         [t["last_place"], doc.last_place.county_name if doc.last_place else None],
         [t["reminder_talks"], t["list_sep"].join(r.county_name for r in doc.reminder_talks)
          or None],
         [t["top_units"], t["list_sep"].join(r.county_name for r in doc.top) or None],
         [t["bottom_units"], t["list_sep"].join(r.county_name for r in doc.bottom) or None],
     ]
+    lines = [t["closure_summary"].format(assigned=doc.assigned, closed_out=doc.closed_out,
+                                         rate=pct(doc.closure_rate))]
+    if doc.last_place:
+        lines.append(t["last_place_text"].format(county=doc.last_place.county_name))
     summary = XlsxSheet(title=t["summary"], headers=[t["item_label"], t["value_label"]],
-                        rows=summary_rows)
+                        rows=summary_rows, cell_number_formats={(1, 1): COUNT, (2, 1): COUNT,
+                                                                (3, 1): PERCENT},
+                        title_rows=tuple(lines))
     return [ranking, trend, summary]
