@@ -121,9 +121,11 @@ class FactsLoader:
         column = query.column_at
         code_at, category_at, county_at, task_force_at = (
             column["code"], column["category"], column["county"], column["task_force"])
-        state_at, state_on_at = column.get("state", -1), column.get("state_on", -1)
-        annual_at, funds_at = (column.get("annual_investment", -1),
-                               column.get("planned_funds", -1))
+        # selected only when their facts are read (see ``self._columns``)
+        state_at, state_on_at = ((column["state"], column["state_on"]) if self.with_milestones
+                                 else (0, 0))
+        annual_at, funds_at = ((column["annual_investment"], column["planned_funds"])
+                               if self.with_reports else (0, 0))
         to_state_on = select_.converter(state_on_at)
         to_report_on = select_.converter(query.report_at) if query.report_at else None
         milestones = self._milestones(*span) if self.with_milestones else {}

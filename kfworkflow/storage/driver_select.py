@@ -3,7 +3,8 @@
 SQLAlchemy builds a ``Row`` per result row; at 100,000 rows that costs as much as the query
 itself. Here the statement is compiled once for the connection's dialect, executed on the
 connection's own DBAPI cursor (same transaction), and the rows come back as the driver made
-them, with only the columns whose type converts (dates on SQLite) converted as SQLAlchemy would.
+them: the caller converts the values it reads (``converter``: dates on SQLite) as SQLAlchemy
+would, and no others.
 """
 
 from __future__ import annotations
