@@ -193,6 +193,49 @@ def test_no_table_is_wider_than_an_a4_landscape_page(tmp_path: Path) -> None:
         assert too_wide(page, 1047) == [], page
 
 
+def probe_page(browser: str, page: Path, width: int, expression: str) -> object:
+    """The value of a JavaScript ``expression`` on ``page`` opened ``width`` pixels wide."""
+    html = page.read_text(encoding="utf-8")
+    html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
+    measured = page.with_name("probe-" + page.name)
+    measured.write_text(html.replace(
+        "</body>", f"<script>console.log('KFW-PROBE ' + JSON.stringify({expression}));"
+        "</script></body>"), encoding="utf-8")
+    result = run_browser(browser, measured.as_uri(), f"--window-size={width},900",
+                         "--dump-dom")
+    [line] = [line for line in console_lines(result.stderr) if "KFW-PROBE" in line]
+    found = re.search(r"KFW-PROBE (.*)\", source:", line)
+    assert found is not None, line
+    return json.loads(found.group(1))
+
+
+@pytest.mark.browser
+def test_wide_tables_use_the_window_and_no_header_stacks_its_characters(tmp_path: Path
+                                                                         ) -> None:
+    """In a 1600 px window the weekly list's table spans the window (not a 277 mm column);
+    at 1600 px and at A4 landscape width (1047 px) each header's words stay whole: 本周进展
+    is one line, not one character a line; prose keeps a readable measure."""
+    browser = chromium()
+    if browser is None:
+        pytest.skip("no Chromium found (install the Debian packages chromium and "
+                    "chromium-driver to run the browser test)")
+    out = tmp_path / "site"
+    write_dashboard(dashboard_site(), out)
+    lines = ("Object.fromEntries([...document.querySelectorAll('#review th')].map(e => {"
+             "const r = document.createRange(); r.selectNodeContents(e); return [e.textContent, "
+             "new Set([...r.getClientRects()].map(x => Math.round(x.top))).size];}))")
+    widths = ("[document.querySelector('#review').getBoundingClientRect().width, "
+              "document.querySelector('h2 + p').getBoundingClientRect().width]")
+    table, prose = probe_page(browser, out / "weekly.html", 1600, widths)  # type: ignore[misc]
+    assert table > 1500 and prose < 1000
+    for width in (1600, 1047):
+        header_lines = probe_page(browser, out / "weekly.html", width, lines)
+        assert isinstance(header_lines, dict)
+        assert header_lines["本周进展"] == 1 and header_lines["项目颜色"] == 1, width
+        # a header breaks only between its words
+        assert max(header_lines.values()) <= 2, (width, header_lines)
+
+
 def test_kfw_serve_serves_the_folder(tmp_path: Path) -> None:
     import socket
     import sys

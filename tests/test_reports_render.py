@@ -233,6 +233,22 @@ def test_a_workspace_template_overrides_the_shipped_one(tmp_path: Path) -> None:
         "# 开封市稳经济重要项目集中攻坚行动 日调度通报")
 
 
+def test_the_layout_uses_the_window_on_screen_and_prints_dense() -> None:
+    """On screen nothing caps the page at 277 mm (wide tables use the window; paragraphs keep
+    a readable measure); headers break only between words; printed, tables are set small and
+    tight so that the weekly list's hundreds of rows take as few pages as can be read."""
+    html = Renderer("zh").document(weekly_list(), "html")
+    css = html[html.index("<style>"):html.index("</style>")]
+    screen, printed = css.split("@media print {")
+    assert "277mm" not in css and "body { margin: 0; padding: 6mm 4mm; }" in screen
+    assert "p { margin: 1mm 0 2mm; max-width: 60em; }" in screen
+    assert "word-break: keep-all; overflow-wrap: normal; min-width: 2.5em; }" in screen
+    assert "table { font-size: 7.5pt; line-height: 1.25; margin-bottom: 3mm; }" in printed
+    assert "table.wide { font-size: 7pt; }" in printed
+    assert "th, td, table.wide th, table.wide td { padding: 0.3mm 0.6mm; }" in printed
+    assert "@page { size: A4 landscape;" in css
+
+
 def test_english_and_unknown_languages() -> None:
     assert Renderer("en").document(daily_bulletin(), "md").startswith(
         "# 开封市稳经济重要项目集中攻坚行动 Daily bulletin\n\nAs of 21 November 2022")
