@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from itertools import pairwise
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from test_reports_dashboard import chromium, console_lines, run_browser
 
 from kfworkflow.reports import charts
 from kfworkflow.reports.charts import Bar, Series, label_gutter, text_width, tick_indices
+from kfworkflow.reports.context import MilestoneStep
 from kfworkflow.reports.dashboard import write_dashboard
 from kfworkflow.reports.messages import messages
 from kfworkflow.reports.render import Renderer
@@ -130,6 +132,42 @@ def test_the_rates_chart_over_thirty_days_has_no_overlapping_label() -> None:
     spans = [extent(*tick) for tick in ticks]
     assert spans[0][0] >= 0 and spans[-1][1] <= width - 4  # the last label is inside
     assert all(b[0] - a[1] >= 8 for a, b in pairwise(spans))
+
+
+# ------------------------------------------------------------------ a project's timeline
+
+
+def test_the_timeline_labels_both_ends_of_its_axis_and_the_as_of_date_above() -> None:
+    """The as-of date close to the axis's start used to hide the start's label (only the
+    as-of label was left, reading as the start): the start and end dates are now always under
+    the axis's ends, the as-of date on its own row above the milestones."""
+    steps = (MilestoneStep("planned", "计划", None, None, None),
+             MilestoneStep("started", "开工", date(2022, 11, 20), date(2022, 11, 25), 3),
+             MilestoneStep("completed", "竣工", date(2024, 6, 30), None, None))
+    svg = charts.timeline_chart(steps, date(2022, 11, 21), ZH)
+    width, height = view_box(svg)
+    shown = texts(svg)
+    axis = [(x, anchor, text) for x, y, anchor, text in shown if y == height - 10]
+    left = label_gutter(["开工", "竣工"]) + 6
+    assert axis == [(left, "start", "2022-11-20"), (width - 24, "end", "2024-06-30")]
+    [(x, y, anchor)] = [(x, y, a) for x, y, a, text in shown if text == "截至 2022-11-21"]
+    assert (y, anchor) == (38, "middle")
+    # the line 1 day into the 588 of a 414 px plot; its label kept inside the chart
+    assert '<line x1="42.7" y1="44" x2="42.7"' in svg and left == 42
+    assert extent(x, anchor, "截至 2022-11-21")[0] == pytest.approx(4)
+    # 计划 has no date at all: no empty row for it; the two others have theirs
+    assert [text for _, _, anchor, text in shown if anchor == "end" and text in (
+        "计划", "开工", "竣工")] == ["开工", "竣工"]
+    assert height == 48 + 2 * 24 + 30
+    for x, _, anchor, text in shown:
+        start, end = extent(x, anchor, text)
+        assert start >= 0 and end <= width, text
+
+
+def test_a_timeline_without_any_date_says_so() -> None:
+    svg = charts.timeline_chart((MilestoneStep("planned", "计划", None, None, None),),
+                                date(2022, 11, 21), ZH)
+    assert [text for *_, text in texts(svg)] == [] and ">暂无数据</text>" in svg
 
 
 # ------------------------------------------------------------------ the dashboard's pages

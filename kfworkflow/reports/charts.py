@@ -331,16 +331,22 @@ def assignments_chart(counts: Sequence[LevelStatusCount], t: Mapping[str, str]) 
 def timeline_chart(steps: Sequence[MilestoneStep], as_of: date, t: Mapping[str, str]
                    ) -> Markup:
     """A project's milestones on a date axis: planned (hollow) and actual (filled) dates, a
-    dashed line for the as-of date, a red link where a milestone is late."""
+    dashed line for the as-of date (labelled above the rows), a red link where a milestone is
+    late; the axis's first and last dates are labelled under it. A milestone with neither a
+    planned nor an actual date has no row (the milestone table lists it)."""
+    steps = [s for s in steps if s.planned_on is not None or s.actual_on is not None]
     dates = [d for s in steps for d in (s.planned_on, s.actual_on) if d is not None]
     if not dates:
         return _empty(t["timeline"], t["no_data"])
     first, last = min([*dates, as_of]), max([*dates, as_of])
     span = max((last - first).days, 1)
     date_room = text_width(as_of.isoformat())
-    left, top = label_gutter(s.name for s in steps) + 6, 30  # the dots are 5 wide
-    right = math.ceil(max(24.0, date_room / 2 + _EDGE))
-    width = max(_WIDTH, left + _MIN_PLOT + right)
+    today_text = f"{t['as_of']} {as_of.isoformat()}"
+    today_room = text_width(today_text)
+    left, top = label_gutter(s.name for s in steps) + 6, 48  # the dots are 5 wide
+    right = 24  # room for the last dot
+    # the plot is never too short for its first and last dates side by side
+    width = max(_WIDTH, left + max(_MIN_PLOT, math.ceil(2 * date_room + _GAP)) + right)
     plot = width - left - right
 
     def x_at(day: date) -> float:
@@ -356,15 +362,14 @@ def timeline_chart(steps: Sequence[MilestoneStep], as_of: date, t: Mapping[str, 
     x_today = x_at(as_of)
     body.append(f'<line x1="{x_today:.1f}" y1="{top - 4}" x2="{x_today:.1f}" '
                 f'y2="{height - 24}" stroke="#888" stroke-dasharray="4 3"/>')
-    # the as-of date under its line (kept inside the chart); the first and last dates at the
-    # ends of the axis when they do not run into it
-    today_at = min(max(x_today, date_room / 2 + _EDGE), width - _EDGE - date_room / 2)
-    body.append(_text(today_at, height - 10, as_of.isoformat(), anchor="middle", fill="#555"))
-    if today_at - date_room / 2 >= left + date_room + _GAP:
-        body.append(_text(left, height - 10, first.isoformat(), anchor="start", fill="#555"))
-    if today_at + date_room / 2 <= width - right - date_room - _GAP:
-        body.append(_text(width - right, height - 10, last.isoformat(), anchor="end",
-                          fill="#555"))
+    # the as-of date above its line (kept inside the chart), on a row of its own; the axis's
+    # first and last dates under its ends
+    today_at = min(max(x_today, today_room / 2 + _EDGE), width - _EDGE - today_room / 2)
+    body.append(_text(today_at, top - 10, today_text, anchor="middle", fill="#555"))
+    body.append(f'<line x1="{left}" y1="{height - 24}" x2="{width - right}" y2="{height - 24}" '
+                f'stroke="#bbb"/>')
+    body.append(_text(left, height - 10, first.isoformat(), anchor="start", fill="#555"))
+    body.append(_text(width - right, height - 10, last.isoformat(), anchor="end", fill="#555"))
     for index, step in enumerate(steps):
         y = top + index * _ROW + 12
         body.append(_text(left - 6 - _GAP, y + 4, step.name, anchor="end"))
