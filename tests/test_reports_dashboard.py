@@ -59,6 +59,30 @@ def test_pages_show_their_unit(tmp_path: Path) -> None:
     assert "2022-W46-003" in project and '<svg xmlns="http://www.w3.org/2000/svg"' in project
 
 
+def test_the_event_table_names_its_columns_and_the_summary_has_no_county_column(
+        tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    write_dashboard(dashboard_site(), out)
+    project = (out / "projects/2201-410202-04-01-000303.html").read_text(encoding="utf-8")
+    assert ('<table id="events" class="narrow">\n<thead><tr><th>日期</th><th>类型</th>'
+            '<th>内容</th></tr></thead>') in project
+    assert ('<tr><td class="c nw">2022-11-08</td><td class="c nw">亮灯</td>'
+            '<td>红灯：计划开工日期已过7天未开工</td></tr>') in project
+    index = (out / "index.html").read_text(encoding="utf-8")
+    summary = re.search(r'<table class="wide" id="summary">.*?</table>', index, re.S)
+    assert summary is not None
+    # the total alone: no 县区 column holding only 合计
+    assert "县区" not in summary.group(0) and "合计" not in summary.group(0)
+    assert '<thead>\n<tr><th rowspan="2">项目数</th>' in summary.group(0)
+    assert '<tr class="total"><td class="n">13</td>' in summary.group(0)
+    # the counties table keeps its column
+    assert '<table class="wide" id="counties">\n<thead>\n<tr><th rowspan="2">县区</th>' in index
+    english = tmp_path / "en"
+    write_dashboard(dashboard_site(), english, lang="en")
+    assert "<th>Date</th><th>Type</th><th>What happened</th>" in (
+        english / "projects/2201-410202-04-01-000303.html").read_text(encoding="utf-8")
+
+
 def test_an_existing_dashboard_is_replaced_and_other_folders_are_refused(tmp_path: Path
                                                                           ) -> None:
     out = tmp_path / "site"
