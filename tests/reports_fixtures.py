@@ -130,7 +130,8 @@ def _item(number: str, assigned_on: date, code: str, name: str, county: str, *,
           problem: str | None, problem_type: str | None, level: str, recipient: str,
           leads: tuple[str, ...], cooperating: tuple[str, ...] = (), person: str | None,
           deadline: date, overdue: int = 0, status: str, light: str | None, reason: str,
-          progress: str | None = None, category: str = "key_project") -> AssignmentRow:
+          progress: str | None = None, category: str = "key_project",
+          escalated_from: str | None = None) -> AssignmentRow:
     county_name = dict(COUNTIES)[county]
     type_names = {"procedures": "前期手续", "resources": "要素资源",
                   "construction_env": "施工环境"}
@@ -141,36 +142,60 @@ def _item(number: str, assigned_on: date, code: str, name: str, county: str, *,
         problem_type_name=type_names.get(problem_type or ""), level=level,
         recipient=recipient, lead_units=leads, cooperating_units=cooperating,
         responsible_person=person, deadline_on=deadline, days_overdue=overdue, status=status,
-        light=light, reason=reason, progress=progress)
+        light=light, reason=reason, progress=progress, escalated_from=escalated_from)
 
+
+# Part one: the items of the W46 list (as of 11-14) as they stood then, each with its status
+# and progress now, its working days overdue against its W46 deadline, the item now and the
+# date of its outcome. 2022-W46-002 was 杞县人民政府's county item, due 11-18; the W47 pass
+# escalated it on 11-21 (1 working day overdue: 11-21) to the city, where it is also new in
+# part two. 2022-W45-001 was at the province, due 11-14; the W47 pass marked it overdue (已是最高
+# 层级): still open, 5 working days overdue (11-15 … 11-21).
+_CLOSED = _item(
+    "2022-W46-001", date(2022, 11, 14), "2201-410225-04-01-000101", "兰考县绿色建材产业园项目",
+    "lankao", problem="用地指标未落实", problem_type="resources", level="county",
+    recipient="兰考县人民政府", leads=("兰考县人民政府",), cooperating=("兰考县自然资源局",),
+    person="张伟", deadline=date(2022, 11, 21), status="closed_out", light="green",
+    reason="要素资源问题需县级协调解决", progress="用地指标已落实，11月18日销号")
+_ESCALATED_THEN = _item(
+    "2022-W46-002", date(2022, 11, 14), "2201-410221-04-01-000202", "杞县大蒜深加工项目",
+    "qixian", problem="环评批复未取得", problem_type="procedures", level="county",
+    recipient="杞县人民政府", leads=("杞县人民政府",), cooperating=("市发展改革委", "市重点办"),
+    person="李娜", deadline=date(2022, 11, 18), overdue=1, status="escalated", light="red",
+    reason="前期手续问题需县级协调解决")
+_ESCALATED_NOW = _item(
+    "2022-W46-002", date(2022, 11, 21), "2201-410221-04-01-000202", "杞县大蒜深加工项目",
+    "qixian", problem="环评批复未取得", problem_type="procedures", level="city",
+    recipient="市发展改革委、市重点办", leads=("市发展改革委", "市重点办"),
+    cooperating=("市生态环境局",), person="李娜", deadline=date(2022, 11, 28),
+    overdue=0, status="escalated", light="red",
+    reason="县级办结时限2022-11-18已过未解决，升级至市级协调", escalated_from="county")
+_STILL_OPEN = _item(
+    "2022-W46-003", date(2022, 11, 14), "2201-410202-04-01-000303", "龙亭区文旅综合体项目",
+    "longting", problem=None, problem_type=None, level="county",
+    recipient="龙亭区人民政府", leads=("龙亭区人民政府",), person="王强",
+    deadline=date(2022, 11, 21), status="in_progress", light="yellow",
+    reason="计划开工日期2022-11-01已过7天未开工", progress="施工许可证办理中")
+_RESOLVED = _item(
+    "2022-W46-004", date(2022, 11, 14), "2201-410225-04-01-000104", "兰考县家居产业园道路项目",
+    "lankao", problem="施工用电未接入", problem_type="construction_env", level="county",
+    recipient="兰考县人民政府", leads=("兰考县人民政府",), person="赵磊",
+    deadline=date(2022, 11, 21), status="resolved", light="yellow",
+    reason="施工环境问题需县级协调解决", progress="已接入临时用电，待销号",
+    category="special_bond")
+_OVERDUE = _item(
+    "2022-W45-001", date(2022, 11, 7), "2201-410202-04-01-000309", "龙亭区宋都古城保护项目",
+    "longting", problem="文物勘探未完成", problem_type="procedures", level="province",
+    recipient=PROVINCE, leads=(PROVINCE,), cooperating=("市发展改革委", "市重点办"),
+    person="孙敏", deadline=date(2022, 11, 14), overdue=5, status="overdue", light="red",
+    reason="市级办结时限2022-10-31已过未解决，升级至省级协调", escalated_from="city")
 
 REVIEW = (
-    ReviewedAssignment("closed_out", _item(
-        "2022-W46-001", date(2022, 11, 14), "2201-410225-04-01-000101", "兰考县绿色建材产业园项目",
-        "lankao", problem="用地指标未落实", problem_type="resources", level="county",
-        recipient="兰考县人民政府", leads=("兰考县人民政府",), cooperating=("兰考县自然资源局",),
-        person="张伟", deadline=date(2022, 11, 21), status="closed_out", light="green",
-        reason="要素资源问题需县级协调解决", progress="用地指标已落实，11月18日销号")),
-    ReviewedAssignment("escalated", _item(
-        "2022-W46-002", date(2022, 11, 21), "2201-410221-04-01-000202", "杞县大蒜深加工项目",
-        "qixian", problem="环评批复未取得", problem_type="procedures", level="city",
-        recipient="市发展改革委、市重点办", leads=("市发展改革委", "市重点办"),
-        cooperating=("市生态环境局",), person="李娜", deadline=date(2022, 11, 28),
-        status="escalated", light="red",
-        reason="县级办结时限2022-11-18已过未解决，升级至市级协调")),
-    ReviewedAssignment("still_open", _item(
-        "2022-W46-003", date(2022, 11, 14), "2201-410202-04-01-000303", "龙亭区文旅综合体项目",
-        "longting", problem=None, problem_type=None, level="county",
-        recipient="龙亭区人民政府", leads=("龙亭区人民政府",), person="王强",
-        deadline=date(2022, 11, 21), status="in_progress", light="yellow",
-        reason="计划开工日期2022-11-01已过7天未开工", progress="施工许可证办理中")),
-    ReviewedAssignment("resolved", _item(
-        "2022-W46-004", date(2022, 11, 14), "2201-410225-04-01-000104", "兰考县家居产业园道路项目",
-        "lankao", problem="施工用电未接入", problem_type="construction_env", level="county",
-        recipient="兰考县人民政府", leads=("兰考县人民政府",), person="赵磊",
-        deadline=date(2022, 11, 21), status="resolved", light="yellow",
-        reason="施工环境问题需县级协调解决", progress="已接入临时用电，待销号",
-        category="special_bond")),
+    ReviewedAssignment("overdue", _OVERDUE, _OVERDUE, date(2022, 11, 21)),
+    ReviewedAssignment("closed_out", _CLOSED, _CLOSED, date(2022, 11, 18)),
+    ReviewedAssignment("escalated", _ESCALATED_THEN, _ESCALATED_NOW, date(2022, 11, 21)),
+    ReviewedAssignment("still_open", _STILL_OPEN, _STILL_OPEN, None),
+    ReviewedAssignment("resolved", _RESOLVED, _RESOLVED, date(2022, 11, 17)),
 )
 
 NEW_ITEMS = (
@@ -184,18 +209,13 @@ NEW_ITEMS = (
           recipient=PROVINCE, leads=(PROVINCE,), cooperating=("市自然资源和规划局",),
           person="刘洋", deadline=date(2022, 12, 5), status="new", light="red",
           reason="超出市级权限，报省级协调机制"),
-    _item("2022-W46-002", date(2022, 11, 21), "2201-410221-04-01-000202", "杞县大蒜深加工项目",
-          "qixian", problem="环评批复未取得", problem_type="procedures", level="city",
-          recipient="市发展改革委、市重点办", leads=("市发展改革委", "市重点办"),
-          cooperating=("市生态环境局",), person="李娜", deadline=date(2022, 11, 28),
-          overdue=0, status="escalated", light="red",
-          reason="县级办结时限2022-11-18已过未解决，升级至市级协调"),
+    _ESCALATED_NOW,
 )
 
 # The dashboard's open items on AS_OF: the weekly list's, less the one closed out, in the
 # latest state of each number.
 OPEN_ITEMS = tuple(sorted(
-    {i.number: i for i in [*(r.item for r in REVIEW), *NEW_ITEMS]
+    {i.number: i for i in [*(r.current for r in REVIEW), *NEW_ITEMS]
      if i.status != "closed_out"}.values(), key=lambda i: i.number))
 
 LAGGING = (
@@ -217,7 +237,7 @@ def weekly_list() -> WeeklyList:
         week_end=date(2022, 11, 27), recipient=None, review=review,
         items=NEW_ITEMS, lagging=LAGGING,
         open_by_level_status=level_status_counts(
-            {i.number: i for i in [*(r.item for r in REVIEW), *NEW_ITEMS]}.values()))
+            {i.number: i for i in [*(r.current for r in REVIEW), *NEW_ITEMS]}.values()))
 
 
 WEIGHTS = {"funds_in_place_rate": 0.25, "start_rate": 0.25, "investment_completion_rate": 0.3,

@@ -87,20 +87,36 @@ def test_weekly_list_of_2022_10_31(scenario: Workspace) -> None:
     assert (doc.week, doc.week_start, doc.week_end) == ("2022-W44", WEEKLY_ON, date(2022, 11, 6))
     review = doc.review
     assert review.week == "2022-W43"
-    assert [(r.item.number, r.outcome, r.item.status, r.item.level) for r in review.items] == [
-        ("2022-W39-0001", "escalated", "overdue", "province"),
-        ("2022-W40-0001", "escalated", "escalated", "province"),
-        ("2022-W43-0001", "still_open", "new", "county")]
+    # part one: the items of the W43 list (10-24) as they stood then, with their outcome now
+    assert [(r.item.number, r.outcome, r.outcome_on, r.item.status, r.item.level)
+            for r in review.items] == [
+        ("2022-W39-0001", "overdue", WEEKLY_ON, "overdue", "province"),
+        ("2022-W40-0001", "escalated", WEEKLY_ON, "escalated", "city"),
+        ("2022-W43-0001", "still_open", None, "new", "county")]
+    # problem 1 at the top level is overdue, not escalated: counted apart
+    assert (review.resolved, review.closed_out, review.still_open, review.escalated,
+            review.overdue) == (0, 0, 1, 1, 1)
     overdue = review.items[0].item
     # deadline 10-24 at the province; workdays in (10-24, 10-31]: 25, 26, 27, 28, 31
     assert (overdue.deadline_on, overdue.days_overdue, overdue.problem) == (
         date(2022, 10, 24), 5, "用地指标不足")
     assert (overdue.recipient, overdue.lead_units, overdue.cooperating_units) == (
         PROVINCE, (PROVINCE,), ("市发展改革委", "市重点办"))
+    # Q01 as the city held it on 10-24: assigned there 10-17, due 10-24, 5 workdays late when
+    # W44 escalated it; its progress now; the item now at the province, as in part two
+    escalated = review.items[1]
+    city = escalated.item
+    assert (city.recipient, city.lead_units, city.cooperating_units, city.assigned_on,
+            city.deadline_on, city.days_overdue, city.progress) == (
+        "市发展改革委、市重点办", ("市发展改革委", "市重点办"), ("杞县人民政府",),
+        date(2022, 10, 17), date(2022, 10, 24), 5, "市重点办已召开协调会")
+    assert city.reason.startswith("交办事项 2022-W40-0001 超过办结时限 2022-10-12 已 3 个工作日")
     [new] = doc.items
+    assert escalated.current == new
     assert (new.number, new.level, new.recipient, new.assigned_on, new.deadline_on,
-            new.progress) == ("2022-W40-0001", "province", PROVINCE, WEEKLY_ON,
-                              date(2022, 11, 14), "市重点办已召开协调会")
+            new.progress, new.escalated_from) == (
+        "2022-W40-0001", "province", PROVINCE, WEEKLY_ON, date(2022, 11, 14),
+        "市重点办已召开协调会", "city")
     assert new.problem is None and new.light == "red"
     # Q01 planned to start 09-21: 25 workdays late by 10-31 (国庆 holidays not counted, the
     # make-up Saturday and Sunday counted); Q02 has a valid reason and is left out
@@ -113,19 +129,42 @@ def test_weekly_list_of_2022_10_31(scenario: Workspace) -> None:
     tongxu = doc.for_recipient("通许县人民政府")
     assert [r.item.number for r in tongxu.review.items] == ["2022-W43-0001"]
     assert tongxu.items == () and tongxu.lagging == ()
+    # the province's part one: what it held on 10-24 (problem 1, overdue now), not Q01, which
+    # was the city's then; Q01 is new in its part two
+    province = doc.for_recipient(PROVINCE)
+    assert [(r.item.number, r.outcome) for r in province.review.items] == [
+        ("2022-W39-0001", "overdue")]
+    assert [i.number for i in province.items] == ["2022-W40-0001"]
+    # the city's part one: Q01, which it held on 10-24 and which went up to the province
+    city = doc.for_recipient("市重点办")
+    assert [(r.item.number, r.outcome, r.item.level, r.current.level)
+            for r in city.review.items] == [("2022-W40-0001", "escalated", "city", "province")]
+    assert (city.review.escalated, city.items, city.open_by_level_status) == (1, (), ())
 
 
 def test_an_earlier_list_shows_that_week_not_today(scenario: Workspace) -> None:
     with read_session(scenario.ready_engine()) as session:
         doc = collect_weekly(session, date(2022, 10, 17), scenario.calendar)
     assert doc.week == "2022-W42"
-    assert [(r.item.number, r.outcome, r.item.status, r.item.level, r.item.recipient)
+    # the W41 list (10-10) as it stood then: Q01 (2022-W40-0001) was 杞县人民政府's, due 10-12,
+    # escalated on 10-17 3 workdays late (10-13, 10-14, 10-17); L01 and problem 2 were closed
+    # out on time (resolved 10-11 and 10-13, before their deadlines)
+    assert [(r.item.number, r.outcome, r.outcome_on, r.item.status, r.item.level,
+             r.item.recipient, r.item.deadline_on, r.item.days_overdue)
             for r in doc.review.items] == [
-        ("2022-W39-0001", "still_open", "escalated", "province", PROVINCE),
-        ("2022-W40-0001", "escalated", "escalated", "city", "市发展改革委、市重点办"),
-        ("2022-W40-0002", "closed_out", "closed_out", "county", "兰考县人民政府"),
-        ("2022-W41-0001", "closed_out", "closed_out", "county", "兰考县人民政府")]
-    assert [i.number for i in doc.items] == ["2022-W40-0001", "2022-W42-0001"]
+        ("2022-W39-0001", "still_open", None, "escalated", "province", PROVINCE,
+         date(2022, 10, 24), 0),
+        ("2022-W40-0001", "escalated", date(2022, 10, 17), "escalated", "county", "杞县人民政府",
+         date(2022, 10, 12), 3),
+        ("2022-W40-0002", "closed_out", date(2022, 10, 12), "closed_out", "county",
+         "兰考县人民政府", date(2022, 10, 12), 0),
+        ("2022-W41-0001", "closed_out", date(2022, 10, 14), "closed_out", "county",
+         "兰考县人民政府", date(2022, 10, 17), 0)]
+    escalated = doc.review.items[1]
+    assert (escalated.current.level, escalated.current.recipient,
+            escalated.current.deadline_on) == ("city", "市发展改革委、市重点办", date(2022, 10, 24))
+    assert [(i.number, i.level, i.escalated_from) for i in doc.items] == [
+        ("2022-W40-0001", "city", "county"), ("2022-W42-0001", "county", None)]
 
 
 def test_an_overdue_province_item_is_not_shown_as_green(scenario: Workspace) -> None:
@@ -173,13 +212,16 @@ def test_every_unit_gets_its_own_list_of_2022_10_17(scenario: Workspace) -> None
     lists = {unit: doc.for_recipient(unit) for unit in doc.recipients()}
     assert {unit: ([r.item.number for r in d.review.items], [i.number for i in d.items],
                    [p.code for p in d.lagging]) for unit, d in lists.items()} == {
-        "杞县人民政府": ([], [], ["Q01"]),  # its county's slow project
+        # the county item it held last week, escalated to the city on 10-17; its county's
+        # slow project
+        "杞县人民政府": (["2022-W40-0001"], [], ["Q01"]),
         "通许县人民政府": ([], ["2022-W42-0001"], []),
         "兰考县人民政府": (["2022-W40-0002", "2022-W41-0001"], [], []),
-        # each of the two lead units of the city-level item (recipient 市发展改革委、市重点办),
-        # and Q01 of 省市重点项目, whose task force they lead
-        "市发展改革委": (["2022-W40-0001"], ["2022-W40-0001"], ["Q01"]),
-        "市重点办": (["2022-W40-0001"], ["2022-W40-0001"], ["Q01"]),
+        # each of the two lead units of the item new at the city (recipient
+        # 市发展改革委、市重点办), not in their part one: it was the county's last week; and Q01
+        # of 省市重点项目, whose task force they lead
+        "市发展改革委": ([], ["2022-W40-0001"], ["Q01"]),
+        "市重点办": ([], ["2022-W40-0001"], ["Q01"]),
         "市住房城乡建设局": ([], [], []),  # co-operating on 2022-W42-0001: not sent it
         "市金融局": ([], [], []),
         "杞县发展改革委": ([], [], ["Q01"]),  # Q01's responsible unit
@@ -189,7 +231,9 @@ def test_every_unit_gets_its_own_list_of_2022_10_17(scenario: Workspace) -> None
     }
     city = lists["市重点办"]
     assert (city.review.escalated, city.open_by_level_status) == (
-        1, (LevelStatusCount("city", "escalated", 1),))
+        0, (LevelStatusCount("city", "escalated", 1),))
+    qixian = lists["杞县人民政府"]
+    assert (qixian.review.escalated, qixian.open_by_level_status) == (1, ())
 
 
 def test_the_cli_writes_one_list_per_unit_and_refuses_unknown_units(

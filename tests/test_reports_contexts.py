@@ -70,35 +70,59 @@ def test_daily_row_derives_rates_gap_and_changes() -> None:
 
 def test_weekly_review_counts_come_from_its_items() -> None:
     review = weekly_review("2022-W46", REVIEW)
-    assert (review.resolved, review.closed_out, review.still_open, review.escalated) == (
-        1, 1, 1, 1)
+    # the province item marked overdue is counted as overdue, not as escalated
+    assert (review.resolved, review.closed_out, review.still_open, review.escalated,
+            review.overdue) == (1, 1, 1, 1, 1)
+    assert [r.outcome for r in REVIEW if r.item.number == "2022-W45-001"] == ["overdue"]
+    assert sum((review.resolved, review.closed_out, review.still_open, review.escalated,
+                review.overdue)) == len(review.items) == 5
+
+
+def test_an_escalated_item_is_reviewed_as_it_stood_last_week() -> None:
+    [escalated] = [r for r in REVIEW if r.outcome == "escalated"]
+    then, now = escalated.item, escalated.current
+    assert (then.level, then.recipient, then.lead_units, then.deadline_on, then.days_overdue,
+            then.assigned_on) == ("county", "杞县人民政府", ("杞县人民政府",), date(2022, 11, 18),
+                                  1, date(2022, 11, 14))
+    assert (now.level, now.recipient, now.deadline_on, now.escalated_from) == (
+        "city", "市发展改革委、市重点办", date(2022, 11, 28), "county")
+    assert escalated.outcome_on == date(2022, 11, 21)
+    assert now in NEW_ITEMS  # new at its level in part two
 
 
 def test_a_recipient_list_keeps_only_its_items_in_every_part() -> None:
     overall = weekly_list()
-    # one unit each, county level first; the joint recipient 市发展改革委、市重点办 is split;
-    # then the units responsible for a slow project (its task force's leads, its 责任单位)
+    # one unit each, county level first (last week's holders, then this week's); the joint
+    # recipient 市发展改革委、市重点办 is split; then the units responsible for a slow project
+    # (its task force's leads, its 责任单位)
     assert overall.recipients() == (
-        "兰考县人民政府", "龙亭区人民政府", "杞县人民政府", "市发展改革委", "市重点办", PROVINCE,
+        "兰考县人民政府", "杞县人民政府", "龙亭区人民政府", "市发展改革委", "市重点办", PROVINCE,
         "龙亭区文化旅游局", "杞县商务局")
     qixian = overall.for_recipient("杞县人民政府")
     assert qixian.recipient == "杞县人民政府"
-    assert [r.item.number for r in qixian.review.items] == []
+    # part one: the county item it held last week, escalated to the city this week
+    assert [(r.item.number, r.outcome, r.item.level) for r in qixian.review.items] == [
+        ("2022-W46-002", "escalated", "county")]
+    assert (qixian.review.escalated, qixian.review.still_open) == (1, 0)
     assert [i.number for i in qixian.items] == ["2022-W47-001"]
     assert [p.code for p in qixian.lagging] == ["2201-410221-04-01-000203"]
+    # what it holds now: not the escalated item
     assert qixian.open_by_level_status == (LevelStatusCount("county", "new", 1),)
     # 市重点办 is one of the two lead units of the city-level item (recipient
-    # 市发展改革委、市重点办) and leads the task force of both slow projects
+    # 市发展改革委、市重点办) and leads the task force of every slow project; the item was the
+    # county's last week, so it is new in part two, not in part one
     city = overall.for_recipient("市重点办")
-    assert [r.item.number for r in city.review.items] == ["2022-W46-002"]
-    assert (city.review.escalated, city.review.still_open) == (1, 0)
+    assert [r.item.number for r in city.review.items] == []
     assert [i.number for i in city.items] == ["2022-W46-002"]
-    assert [p.code for p in city.lagging] == ["2201-410202-04-01-000303",
-                                              "2201-410221-04-01-000203"]
+    assert [p.code for p in city.lagging] == [p.code for p in LAGGING]
     assert city.open_by_level_status == (LevelStatusCount("city", "escalated", 1),)
     province = overall.for_recipient(PROVINCE)
-    assert ([r.item.number for r in province.review.items], [i.number for i in province.items],
-            province.lagging) == ([], ["2022-W47-002"], ())
+    assert ([(r.item.number, r.outcome) for r in province.review.items],
+            [i.number for i in province.items], province.lagging) == (
+        [("2022-W45-001", "overdue")], ["2022-W47-002"], ())
+    assert (province.review.overdue, province.review.escalated) == (1, 0)
+    assert province.open_by_level_status == (LevelStatusCount("province", "new", 1),
+                                             LevelStatusCount("province", "overdue", 1))
     bureau = overall.for_recipient("龙亭区文化旅游局")  # a 责任单位: its slow project only
     assert (bureau.review.items, bureau.items) == ((), ())
     assert [p.code for p in bureau.lagging] == ["2201-410202-04-01-000303"]
@@ -131,7 +155,7 @@ SPECIAL_BOND = dataclasses.replace(
 
 def test_a_city_department_gets_the_slow_projects_of_the_task_forces_it_leads() -> None:
     doc = dataclasses.replace(
-        weekly_list(), lagging=(*LAGGING, SPECIAL_BOND),
+        weekly_list(), lagging=(*LAGGING[:2], SPECIAL_BOND),
         units=("兰考县人民政府", "杞县人民政府", "龙亭区人民政府", "市发展改革委", "市财政局",
                "市重点办", "市工业和信息化局", "市住房城乡建设局"))
     assert [SPECIAL_BOND.concerns(u) for u in (
@@ -178,7 +202,7 @@ def test_an_unknown_recipient_is_refused_with_the_closest_units() -> None:
     assert refused("县人民政府").findings[0].hint == (
         "did you mean '杞县人民政府', '兰考县人民政府' or '龙亭区人民政府'?")
     assert refused("市教育局").findings[0].hint == (
-        "the units with a list are: 兰考县人民政府, 龙亭区人民政府, 杞县人民政府, 市发展改革委, "
+        "the units with a list are: 兰考县人民政府, 杞县人民政府, 龙亭区人民政府, 市发展改革委, "
         f"市重点办, {PROVINCE}, 龙亭区文化旅游局, 杞县商务局")
     assert recipient_list(doc, "市重点办") == doc.for_recipient("市重点办")
 

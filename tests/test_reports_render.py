@@ -60,7 +60,40 @@ def test_the_ranking_shows_scores_as_the_engine_computes_them() -> None:
 def test_a_recipient_list_is_titled_for_its_recipient() -> None:
     text = Renderer("zh").document(weekly_list().for_recipient("杞县人民政府"), "md")
     assert text.startswith("# 开封市稳经济重要项目集中攻坚行动 周交办单（杞县人民政府）\n")
-    assert "上周交办事项 0 项" in text and "2022-W47-001" in text and "2022-W47-002" not in text
+    assert "上周交办事项 1 项" in text and "2022-W47-001" in text and "2022-W47-002" not in text
+
+
+def test_part_one_shows_last_weeks_item_and_what_became_of_it() -> None:
+    """The county item escalated this week is listed as the county held it (县级, 杞县人民政府,
+    due 11-18, 1 working day overdue at the escalation), its outcome naming the new level,
+    holder and deadline; part two lists it new at the city, escalated from the county. The
+    province item marked overdue is still open and overdue, counted apart."""
+    md = Renderer("zh").document(weekly_list(), "md")
+    part_one, part_two = md.split("## 二、本周新交办事项")
+    assert ("上周交办事项 5 项：已办结 1 项，已销号 1 项，仍在办理 1 项，已升级 1 项，已超期 1 项。"
+            ) in part_one
+    assert ("| 已升级 → 市级（市发展改革委、市重点办，2022-11-28 前办结） "
+            "| 2022-W46-002 | 2022-11-14 | 杞县大蒜深加工项目 | 省市重点项目 | 杞县 "
+            "| 环评批复未取得 | 前期手续 | 县级 | 杞县人民政府 | 市发展改革委、市重点办 | 李娜 "
+            "| 2022-11-18 | 1 | 已升级 | 红灯 | 前期手续问题需县级协调解决 | — |") in part_one
+    assert ("| 仍在办理（已超期） | 2022-W45-001 | 2022-11-07 | 龙亭区宋都古城保护项目 "
+            "| 省市重点项目 | 龙亭区 | 文物勘探未完成 | 前期手续 | 省级（由市级升级） |"
+            ) in part_one
+    assert "| 2022-11-14 | 5 | 已超期 | 红灯 |" in part_one
+    assert ("| 2022-W46-002 | 2022-11-21 | 杞县大蒜深加工项目 | 省市重点项目 | 杞县 "
+            "| 环评批复未取得 | 前期手续 | 市级（由县级升级） | 市发展改革委、市重点办 "
+            "| 市生态环境局 | 李娜 | 2022-11-28 | 0 | 已升级 |") in part_two
+    en = Renderer("en").document(weekly_list(), "md")
+    assert ("5 items from last week: 1 resolved, 1 closed out, 1 still open, 1 escalated, "
+            "1 overdue.") in en
+    assert "| Escalated → City (市发展改革委、市重点办, due 2022-11-28) | 2022-W46-002 |" in en
+    assert "| Still open, overdue | 2022-W45-001 |" in en
+    assert "| City (escalated from county) |" in en
+    html = Renderer("zh").document(weekly_list(), "html")
+    assert ('<tr><td class="c">已升级 → 市级<br><span class="note">市发展改革委、市重点办，'
+            '2022-11-28 前办结</span></td><td class="c nw">2022-W46-002</td>') in html
+    assert '<td class="c">市级<br><span class="note">由县级升级</span></td>' in html
+    assert '<tr><td class="c">仍在办理（已超期）</td><td class="c nw">2022-W45-001</td>' in html
 
 
 def test_weekly_headers_say_working_days_and_whose_light_it_is() -> None:

@@ -16,7 +16,7 @@ LIGHTS = ("red", "yellow", "green")
 LEVELS = ("county", "city", "province")
 STATUSES = ("new", "in_progress", "resolved", "closed_out", "overdue", "escalated")
 OPEN_STATUSES = ("new", "in_progress", "escalated", "overdue", "resolved")
-OUTCOMES = ("resolved", "closed_out", "still_open", "escalated")
+OUTCOMES = ("resolved", "closed_out", "still_open", "escalated", "overdue")
 RATE_NAMES = ("start_rate", "funds_in_place_rate", "investment_completion_rate",
               "on_time_completion_rate")
 PERIOD_KINDS = ("month", "quarter", "half_year", "year")
@@ -198,6 +198,7 @@ class AssignmentRow:
     light: str | None
     reason: str
     progress: str | None
+    escalated_from: str | None = None
 
     def recipient_units(self) -> tuple[str, ...]:
         """The units the item is assigned to: a joint recipient (``市发展改革委、市重点办``)
@@ -214,7 +215,11 @@ class AssignmentRow:
 @dataclass(frozen=True)
 class ReviewedAssignment:
     outcome: str
+    # the item as it stood on last week's list (level, holder, deadline, reason), with its
+    # status and progress now and its working days overdue against last week's deadline
     item: AssignmentRow
+    current: AssignmentRow  # the item now: an escalated one at its new level
+    outcome_on: date | None
 
 
 @dataclass(frozen=True)
@@ -224,6 +229,7 @@ class WeeklyReview:
     closed_out: int
     still_open: int
     escalated: int
+    overdue: int
     items: tuple[ReviewedAssignment, ...]
 
 
@@ -232,7 +238,7 @@ def weekly_review(week: str, items: Iterable[ReviewedAssignment]) -> WeeklyRevie
     listed = tuple(items)
     counts = {outcome: sum(1 for r in listed if r.outcome == outcome) for outcome in OUTCOMES}
     return WeeklyReview(week, counts["resolved"], counts["closed_out"], counts["still_open"],
-                        counts["escalated"], listed)
+                        counts["escalated"], counts["overdue"], listed)
 
 
 @dataclass(frozen=True)
@@ -292,8 +298,8 @@ class WeeklyList:
 
     def recipients(self) -> tuple[str, ...]:
         """Every unit that gets its own list, one unit each (a joint recipient is split):
-        ``units`` first, then the units holding items (county level first), then the units
-        responsible for a slow project."""
+        ``units`` first, then the units holding items last week or this week (county level
+        first), then the units responsible for a slow project."""
         rows = [r.item for r in self.review.items] + list(self.items)
         rows.sort(key=lambda r: LEVELS.index(r.level) if r.level in LEVELS else len(LEVELS))
         units = dict.fromkeys(self.units)
@@ -307,18 +313,22 @@ class WeeklyList:
         return tuple(units)
 
     def for_recipient(self, unit: str) -> WeeklyList:
-        """The list one unit receives: the items addressed to it in parts one and two, the
-        slow projects that concern it in part three, counts recomputed."""
+        """The list one unit receives: in part one the items it held last week (addressed to
+        it as they stood then, whatever became of them: an item escalated away stays on the
+        list of the unit that held it), in part two the items addressed to it now that are new
+        this week, in part three the slow projects that concern it; the open items it holds
+        now counted by level and status."""
         review = weekly_review(self.review.week,
                                (r for r in self.review.items if r.item.addressed_to(unit)))
         items = tuple(i for i in self.items if i.addressed_to(unit))
-        current = {r.item.number: r.item for r in review.items}
-        current.update((i.number, i) for i in items)
+        held = {r.current.number: r.current for r in review.items
+                if r.current.addressed_to(unit)}
+        held.update((i.number, i) for i in items)
         return replace(
             self, recipient=unit, review=review, items=items,
             lagging=tuple(p for p in self.lagging if p.concerns(unit)),
             open_by_level_status=level_status_counts(
-                i for i in current.values() if i.status in OPEN_STATUSES))
+                i for i in held.values() if i.status in OPEN_STATUSES))
 
 
 # ------------------------------------------------------------------------------ monthly ranking

@@ -97,13 +97,24 @@ _ZH: dict[str, str] = {
     "part_review": "一、上周交办事项办理情况",
     "part_new": "二、本周新交办事项",
     "part_lagging": "三、进度缓慢及滞后项目",
+    # the workbook's count line until xlsx.py reads review_counts (it has no 已超期 count)
     "review_summary": "上周交办事项 {total} 项：已办结 {resolved} 项，已销号 {closed_out} 项，"
                       "仍在办理 {still_open} 项，已升级 {escalated} 项。",
+    "review_counts": "上周交办事项 {total} 项：已办结 {resolved} 项，已销号 {closed_out} 项，"
+                     "仍在办理 {still_open} 项，已升级 {escalated} 项，已超期 {overdue} 项。",
+    "review_note": "本部分按上周交办时的协调层级、承办单位和办结时限列出；超期按上周办结时限计至"
+                   "升级、办结或销号之日，仍在办理的计至本周调度日。",
     "outcome": "办理结果",
     "outcome_resolved": "已办结",
     "outcome_closed_out": "已销号",
     "outcome_still_open": "仍在办理",
     "outcome_escalated": "已升级",
+    "outcome_overdue": "仍在办理（已超期）",
+    "escalated_to": "已升级 → {level}",
+    "escalated_to_holder": "已升级 → {level}（{recipient}，{deadline} 前办结）",
+    "new_holder": "{recipient}，{deadline} 前办结",
+    "escalated_from": "由{level}升级",
+    "aside": "（{text}）",
     "number": "编号",
     "assigned_on": "交办日期",
     "project": "项目名称",
@@ -271,11 +282,22 @@ _EN: dict[str, str] = {
     "part_lagging": "3. Slow and behind-schedule projects",
     "review_summary": "{total} items from last week: {resolved} resolved, {closed_out} closed "
                       "out, {still_open} still open, {escalated} escalated.",
+    "review_counts": "{total} items from last week: {resolved} resolved, {closed_out} closed "
+                     "out, {still_open} still open, {escalated} escalated, {overdue} overdue.",
+    "review_note": "Items are listed at the level, with the recipient and the deadline they had "
+                   "last week; workdays overdue count against last week's deadline up to the "
+                   "escalation, resolution or closure, or up to this week's date while open.",
     "outcome": "Outcome",
     "outcome_resolved": "Resolved",
     "outcome_closed_out": "Closed out",
     "outcome_still_open": "Still open",
     "outcome_escalated": "Escalated",
+    "outcome_overdue": "Still open, overdue",
+    "escalated_to": "Escalated → {level}",
+    "escalated_to_holder": "Escalated → {level} ({recipient}, due {deadline})",
+    "new_holder": "{recipient}, due {deadline}",
+    "escalated_from": "escalated from {level}",
+    "aside": " ({text})",
     "number": "No.",
     "assigned_on": "Assigned",
     "project": "Project",

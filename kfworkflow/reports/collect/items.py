@@ -53,6 +53,10 @@ class ItemState:
     progress: str | None
     closed_on: date | None
     moved_on: tuple[date, ...]  # dates it was escalated or marked overdue
+    escalated_on: date | None = None  # the date of its latest escalation
+    escalated_from: str | None = None  # the level it held before that escalation
+    overdue_on: date | None = None  # the date it was last marked overdue
+    settled_on: date | None = None  # resolved or closed out: since when (else None)
 
 
 class ItemHistory:
@@ -89,6 +93,14 @@ class ItemHistory:
         deadlines = [e for e in events if e.deadline_on is not None]
         notes = [e for e in events if not e.by_pass and e.reason]
         closed = [e for e in events if e.to_status == CLOSED_OUT]
+        escalations = [i for i, e in enumerate(events) if e.by_pass and e.to_status == ESCALATED]
+        overdue = [e for e in events if e.by_pass and e.to_status == OVERDUE]
+        settled: date | None = None
+        for event in reversed(events):  # the start of the latest run of settled statuses
+            if event.to_status in UNRESOLVED:
+                break
+            settled = event.on
+        last_escalation = escalations[-1] if escalations else None
         return ItemState(
             item=item, status=last.to_status, level=last.level,
             assigned_on=assigning[-1].on if assigning else events[0].on,
@@ -99,7 +111,12 @@ class ItemHistory:
             progress=notes[-1].reason if notes else None,
             closed_on=closed[0].on if closed else None,
             moved_on=tuple(e.on for e in events if e.by_pass and e.to_status in (
-                ESCALATED, OVERDUE)))
+                ESCALATED, OVERDUE)),
+            escalated_on=events[last_escalation].on if last_escalation is not None else None,
+            escalated_from=events[last_escalation - 1].level
+            if last_escalation else None,
+            overdue_on=overdue[-1].on if overdue else None,
+            settled_on=settled)
 
     def states(self, on: date) -> list[ItemState]:
         return [s for item in self.items if (s := self.state(item, on)) is not None]
@@ -175,7 +192,7 @@ class RowBuilder:
             responsible_person=item.responsible_person or project.get("responsible_person"),
             deadline_on=state.deadline_on, days_overdue=max(late, 0), status=state.status,
             light=self.light_of.get(item.project_code), reason=state.reason,
-            progress=state.progress)
+            progress=state.progress, escalated_from=state.escalated_from)
 
 
 def by_number(rows: Sequence[AssignmentRow]) -> tuple[AssignmentRow, ...]:

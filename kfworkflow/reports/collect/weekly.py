@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from kfworkflow.engine.facts_loader import FactsLoader
 from kfworkflow.engine.history import History
 from kfworkflow.engine.metrics import pro_rata
 from kfworkflow.errors import Finding, InputError
-from kfworkflow.lifecycle.assignments import CLOSED_OUT, RESOLVED
+from kfworkflow.lifecycle.assignments import CLOSED_OUT, OVERDUE, RESOLVED
 from kfworkflow.lifecycle.milestones import ADJUSTED
 from kfworkflow.reports.collect.common import (
     Setting,
@@ -38,14 +39,40 @@ from kfworkflow.workcalendar import WorkCalendar
 LAGGING_LIGHTS = ("red", "yellow")
 
 
-def _outcome(now: ItemState, since: date) -> str:
+def review_outcome(then: ItemState, now: ItemState, since: date) -> tuple[str, date | None]:
+    """What became of an item on the list of ``since``, and when: closed out (the date it was
+    closed out), resolved (the date it was resolved), overdue at the top level (the date it was
+    marked so; still open), escalated after ``since`` (the date of the escalation), or still
+    open (None)."""
     if now.status == CLOSED_OUT:
-        return "closed_out"
+        return "closed_out", now.closed_on
     if now.status == RESOLVED:
-        return "resolved"
-    if any(on > since for on in now.moved_on):
-        return "escalated"
-    return "still_open"
+        return "resolved", now.settled_on
+    if now.status == OVERDUE:
+        return "overdue", now.overdue_on
+    if now.escalated_on is not None and now.escalated_on > since and now.level != then.level:
+        return "escalated", now.escalated_on
+    return "still_open", None
+
+
+def reviewed_row(rows: RowBuilder, calendar: WorkCalendar, then: ItemState, now: ItemState,
+                 since: date, as_of: date) -> ReviewedAssignment:
+    """Part one's row of an item on last week's list: the item as it stood then (level, holder,
+    deadline, reason) with its status and progress now; its working days overdue against last
+    week's deadline, counted to when that deadline stopped applying (an escalation after
+    ``since``), to when it was resolved (or closed out without being resolved first), else to
+    ``as_of``."""
+    outcome, outcome_on = review_outcome(then, now, since)
+    if now.escalated_on is not None and now.escalated_on > since:
+        until = now.escalated_on
+    elif now.settled_on is not None:
+        until = now.settled_on
+    else:
+        until = as_of
+    late = calendar.workdays_between(then.deadline_on, until) if until > then.deadline_on else 0
+    item = replace(rows.row(then, as_of), status=now.status, progress=now.progress,
+                   days_overdue=max(late, 0))
+    return ReviewedAssignment(outcome, item, rows.row(now, as_of), outcome_on)
 
 
 def late_milestone(setting: Setting, facts: Mapping[str, Any], on: date
@@ -144,9 +171,8 @@ def weekly_from_run(session: Session, run: PassRun, calendar: WorkCalendar) -> W
     if since is not None:
         for state in history.states(since):
             if state.status != CLOSED_OUT and state.item.number in now:
-                current = now[state.item.number]
-                reviewed.append(ReviewedAssignment(_outcome(current, since),
-                                                   rows.row(current, as_of)))
+                reviewed.append(reviewed_row(rows, calendar, state, now[state.item.number],
+                                             since, as_of))
     new = [rows.row(s, as_of) for s in now.values()
            if s.status != CLOSED_OUT and (since is None or s.assigned_on > since)]
     open_rows = [rows.row(s, as_of) for s in now.values() if s.status != CLOSED_OUT]
