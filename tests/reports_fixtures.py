@@ -218,15 +218,27 @@ OPEN_ITEMS = tuple(sorted(
     {i.number: i for i in [*(r.current for r in REVIEW), *NEW_ITEMS]
      if i.status != "closed_out"}.values(), key=lambda i: i.number))
 
+# Part three as of 11-21 (pro-rata 87.5 %): two late milestones, one project behind on
+# investment only, one lit for its disbursement only.
 LAGGING = (
     LaggingProject("2201-410202-04-01-000303", "龙亭区文旅综合体项目", "key_project",
                    "省市重点项目", "longting", "龙亭区", "龙亭区人民政府", "龙亭区文化旅游局",
                    ("市发展改革委", "市重点办"), "started", "开工",
-                   date(2022, 11, 1), 20, 0.25, -62.5, "red"),
+                   date(2022, 11, 1), 20, 0.25, -62.5, "red", "milestone", None,
+                   ("start", "progress")),
     LaggingProject("2201-410221-04-01-000203", "杞县农产品批发市场项目", "key_project",
                    "省市重点项目", "qixian", "杞县", "杞县人民政府", "杞县商务局",
                    ("市发展改革委", "市重点办"), "completed", "竣工",
-                   date(2022, 11, 15), 6, 0.8, -7.5, "yellow"),
+                   date(2022, 11, 15), 6, 0.8, -7.5, "yellow", "milestone", None,
+                   ("progress",)),
+    LaggingProject("2201-410225-04-01-000108", "兰考县现代物流园项目", "key_project",
+                   "省市重点项目", "lankao", "兰考县", "兰考县人民政府", "兰考县人民政府",
+                   ("市发展改革委", "市重点办"), None, None, None, 0, 0.78, -9.5, "yellow",
+                   "investment", None, ("progress",)),
+    LaggingProject("2201-410221-04-01-000209", "杞县产业集聚区标准化厂房项目", "key_project",
+                   "省市重点项目", "qixian", "杞县", "杞县人民政府", "杞县人民政府",
+                   ("市发展改革委", "市重点办"), None, None, None, 0, 0.9, 2.5, "red", "other",
+                   0.4, ("funds",)),
 )
 
 

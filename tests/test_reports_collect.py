@@ -120,9 +120,11 @@ def test_weekly_list_of_2022_10_31(scenario: Workspace) -> None:
     assert new.problem is None and new.light == "red"
     # Q01 planned to start 09-21: 25 workdays late by 10-31 (国庆 holidays not counted, the
     # make-up Saturday and Sunday counted); Q02 has a valid reason and is left out
-    [(code, milestone, planned, lag)] = [(p.code, p.milestone, p.planned_on, p.lag_days)
-                                         for p in doc.lagging]
-    assert (code, milestone, planned, lag) == ("Q01", "started", date(2022, 9, 21), 25)
+    [q01] = doc.lagging
+    assert (q01.code, q01.milestone, q01.planned_on, q01.lag_days) == (
+        "Q01", "started", date(2022, 9, 21), 25)
+    # in part three's first sub-table (节点滞后); red for its start
+    assert (q01.lag, q01.light, q01.light_dimensions) == ("milestone", "red", ("start",))
     assert doc.open_by_level_status == (LevelStatusCount("county", "new", 1),
                                         LevelStatusCount("province", "escalated", 1),
                                         LevelStatusCount("province", "overdue", 1))

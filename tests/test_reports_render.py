@@ -96,6 +96,28 @@ def test_part_one_shows_last_weeks_item_and_what_became_of_it() -> None:
     assert '<tr><td class="c">仍在办理（已超期）</td><td class="c nw">2022-W45-001</td>' in html
 
 
+def test_part_three_shows_each_kind_of_lag_with_its_own_columns() -> None:
+    md = Renderer("zh").document(weekly_list(), "md")
+    part_three = md[md.index("## 三、进度缓慢及滞后项目"):]
+    milestone, investment, other = part_three.split("### ")[1:]
+    assert milestone.startswith("（一）节点滞后") and "| 开工 | 2022-11-01 | 20 |" in milestone
+    assert investment.startswith("（二）投资进度滞后")
+    assert ("| 项目名称 | 项目代码 | 项目类别 | 县区 | 承办单位 | 责任单位 | 投资完成率 "
+            "| 较序时（百分点） | 颜色 |") in investment
+    assert ("| 兰考县现代物流园项目 | 2201-410225-04-01-000108 | 省市重点项目 | 兰考县 "
+            "| 兰考县人民政府 | 兰考县人民政府 | 78.0% | -9.5 | 黄灯 |") in investment
+    assert other.startswith("（三）其他红黄灯项目")
+    assert ("| 亮灯方面 | 投资完成率 | 较序时（百分点） | 资金拨付率 | 颜色 |") in other
+    assert "| 杞县人民政府 | 资金拨付 | 90.0% | +2.5 | 40.0% | 红灯 |" in other
+    assert "滞后节点" not in investment + other and "| — | — | 0 |" not in part_three
+    html = Renderer("en").document(weekly_list(), "html")
+    assert html.count("<h3>") == 3 and "<h3>(b) Investment behind the pro-rata target</h3>" in html
+    assert '<table class="lagging-other">' in html and "<td class=\"c\">Disbursement</td>" in html
+    # a list with one kind only says 无 under the others
+    bureau = Renderer("zh").document(weekly_list().for_recipient("龙亭区文化旅游局"), "md")
+    assert bureau.count("\n无\n") == 3  # part two, (二) and (三)
+
+
 def test_weekly_headers_say_working_days_and_whose_light_it_is() -> None:
     md = Renderer("zh").document(weekly_list(), "md")
     assert ("| 编号 | 交办日期 | 项目名称 | 项目类别 | 县区 | 存在问题 | 问题类型 | 协调层级 "

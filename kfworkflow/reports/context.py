@@ -17,6 +17,7 @@ LEVELS = ("county", "city", "province")
 STATUSES = ("new", "in_progress", "resolved", "closed_out", "overdue", "escalated")
 OPEN_STATUSES = ("new", "in_progress", "escalated", "overdue", "resolved")
 OUTCOMES = ("resolved", "closed_out", "still_open", "escalated", "overdue")
+LAGS = ("milestone", "investment", "other")  # the sub-tables of the weekly list's part three
 RATE_NAMES = ("start_rate", "funds_in_place_rate", "investment_completion_rate",
               "on_time_completion_rate")
 PERIOD_KINDS = ("month", "quarter", "half_year", "year")
@@ -259,6 +260,9 @@ class LaggingProject:
     investment_completion_rate: float | None
     pro_rata_gap_pp: float | None
     light: str | None
+    lag: str
+    disbursement_rate: float | None
+    light_dimensions: tuple[str, ...]
 
     def concerns(self, unit: str) -> bool:
         """Whether the project is on ``unit``'s list: ``unit`` is its county's government (the

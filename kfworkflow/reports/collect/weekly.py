@@ -8,11 +8,13 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from kfworkflow.engine.facts_loader import FactsLoader
 from kfworkflow.engine.history import History
 from kfworkflow.engine.metrics import pro_rata
+from kfworkflow.engine.units import OVERALL
 from kfworkflow.errors import Finding, InputError
 from kfworkflow.lifecycle.assignments import CLOSED_OUT, OVERDUE, RESOLVED
 from kfworkflow.lifecycle.milestones import ADJUSTED
@@ -33,7 +35,7 @@ from kfworkflow.reports.context import (
     level_status_counts,
     weekly_review,
 )
-from kfworkflow.storage.engine_models import PassRun
+from kfworkflow.storage.engine_models import PassRun, SubjectLight
 from kfworkflow.workcalendar import WorkCalendar
 
 LAGGING_LIGHTS = ("red", "yellow")
@@ -93,19 +95,39 @@ def late_milestone(setting: Setting, facts: Mapping[str, Any], on: date
     return None
 
 
+def lit_dimensions(session: Session, on: date) -> dict[str, tuple[str, ...]]:
+    """Each project's light dimensions (as the rules name them: start, progress, funds, ...)
+    that the latest daily run on or before ``on`` set red or yellow, red ones first."""
+    run = latest_run(session, "daily", on)
+    if run is None or run.id is None:
+        return {}
+    rows = session.execute(
+        select(col(SubjectLight.key), col(SubjectLight.dimension), col(SubjectLight.color))
+        .where(col(SubjectLight.pass_run_id) == run.id, col(SubjectLight.kind) == "project",
+               col(SubjectLight.dimension) != OVERALL,
+               col(SubjectLight.color).in_(LAGGING_LIGHTS)))
+    lit: dict[str, list[tuple[int, str]]] = {}
+    for key, dimension, color in rows:
+        lit.setdefault(str(key), []).append((LAGGING_LIGHTS.index(color), str(dimension)))
+    return {key: tuple(d for _, d in sorted(found)) for key, found in lit.items()}
+
+
 def lagging_projects(session: Session, setting: Setting, calendar: WorkCalendar, on: date,
                      light_of: Mapping[str, str]
                      ) -> tuple[tuple[LaggingProject, ...], tuple[str, ...]]:
-    """Projects with a late milestone or a red or yellow light on ``on``, most late first
-    (projects with a valid reason, 正当理由, in force are left out); and the units responsible
-    for a project of the programme (not adjusted out), each of whom gets a list: the county
-    governments, then the lead units of the projects' task forces, in the order of
-    ``policies.yaml``, then the projects' other responsible units."""
+    """Projects with a milestone at least one working day late or a red or yellow light on
+    ``on`` (projects with a valid reason, 正当理由, in force are left out), most late first,
+    then red before yellow, then most behind the pro-rata target, each with the sub-table of
+    part three it goes in (``LaggingProject.lag``); and the units responsible for a project of
+    the programme (not adjusted out), each of whom gets a list: the county governments, then
+    the lead units of the projects' task forces, in the order of ``policies.yaml``, then the
+    projects' other responsible units."""
     policies = setting.policies
     governments = {c.id: c.government for c in policies.counties}
     categories = {c.id: c.name for c in policies.categories}
     leads = {t.id: tuple(t.leads) for t in policies.task_forces}
     target = pro_rata(on)
+    dimensions = lit_dimensions(session, on)
     loader = FactsLoader(session, policies, setting.lifecycle, on,
                          History([], "weekly", on, {}, {}), {})
     out = []
@@ -123,11 +145,14 @@ def lagging_projects(session: Session, setting: Setting, calendar: WorkCalendar,
             if facts.get("finished") or facts.get("exempt"):
                 continue
             late = late_milestone(setting, facts, on)
+            if late is not None and calendar.workdays_between(late[1], on) < 1:
+                late = None  # due today: not late yet
             light = light_of.get(code)
             if late is None and light not in LAGGING_LIGHTS:
                 continue
             milestone, planned = late if late else (None, None)
             rate = facts.get("investment_rate")
+            gap = (rate - target) * 100 if rate is not None else None
             out.append(LaggingProject(
                 code=code, name=facts["name"], category=facts["category"],
                 category_name=str(categories.get(facts["category"], facts["category"])),
@@ -140,10 +165,12 @@ def lagging_projects(session: Session, setting: Setting, calendar: WorkCalendar,
                 if milestone else None,
                 planned_on=planned,
                 lag_days=calendar.workdays_between(planned, on) if planned else 0,
-                investment_completion_rate=rate,
-                pro_rata_gap_pp=(rate - target) * 100 if rate is not None else None,
-                light=light))
-    out.sort(key=lambda p: (-p.lag_days, p.light != "red", p.code))
+                investment_completion_rate=rate, pro_rata_gap_pp=gap, light=light,
+                lag="milestone" if late else (
+                    "investment" if gap is not None and gap < 0 else "other"),
+                disbursement_rate=facts.get("disbursement_rate"),
+                light_dimensions=dimensions.get(code, ())))
+    out.sort(key=lambda p: (-p.lag_days, p.light != "red", p.pro_rata_gap_pp or 0.0, p.code))
     units = dict.fromkeys(c.government for c in policies.counties if c.id in counties)
     for force in policies.task_forces:
         if force.id in task_forces:
