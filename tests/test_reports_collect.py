@@ -195,8 +195,8 @@ def test_an_overdue_province_item_is_not_shown_as_green(scenario: Workspace) -> 
     assert dict(zip(header, overdue, strict=True))["编号"] == "2022-W39-0001"
     assert {k: v for k, v in zip(header, overdue, strict=True) if k in (
         "协调层级", "牵头单位", "超期（工作日）", "状态", "项目颜色")} == {
-        "协调层级": "省级", "牵头单位": PROVINCE, "超期（工作日）": 5, "状态": "已超期",
-        "项目颜色": "绿灯"}
+        "协调层级": "省级（由市级升级）", "牵头单位": PROVINCE, "超期（工作日）": 5,
+        "状态": "已超期", "项目颜色": "绿灯"}
 
 
 UNITS = ("杞县人民政府", "通许县人民政府", "兰考县人民政府", "市发展改革委", "市重点办",

@@ -110,7 +110,7 @@ def test_weekly_workbook_has_one_sheet_per_part(tmp_path: Path) -> None:
     assert title_rows(path, 0, 4)[:3] == [
         title,
         f"As of 21 November 2022 · {ORGANISATION} · Rule revision r3 · Pass run #42",
-        "1. Last week's items"]  # the count line: test_the_workbook_counts_overdue_items
+        "1. Last week's items"]  # then the count line: test_the_workbook_counts_overdue_items
     assert workbook.worksheets[0].oddFooter.right.text == "Page &P of &N"
     assert workbook.properties.subject == (
         "Week 47 of 2022 (21 Nov – 27 Nov) · Overall list · As of 2022-11-21 · Pass run #42")
@@ -125,23 +125,34 @@ def test_weekly_workbook_has_one_sheet_per_part(tmp_path: Path) -> None:
     # part one: an item as it stood last week, with its outcome: the county item escalated
     # on 11-21, 1 working day past its county deadline; the province item marked overdue
     assert review[3] == [
-        "Escalated", "2022-W46-002", datetime(2022, 11, 14), "2201-410221-04-01-000202",
+        "Escalated → City (市发展改革委、市重点办, due 2022-11-28)", "2022-W46-002",
+        datetime(2022, 11, 14), "2201-410221-04-01-000202",
         "杞县大蒜深加工项目", "省市重点项目", "杞县", "环评批复未取得", "前期手续", "County",
         "杞县人民政府", "市发展改革委, 市重点办", "李娜", datetime(2022, 11, 18), 1, "Escalated",
         "Red", "前期手续问题需县级协调解决", None]
     assert [review[1][i] for i in (0, 1, 9, 14, 15)] == [
-        "Still open, overdue", "2022-W45-001", "Province", 5, "Overdue"]
+        "Still open, overdue", "2022-W45-001", "Province (escalated from city)", 5, "Overdue"]
     new = rows(path, 1, 3)
     assert new[0] == review[0][1:]
     assert [r[0] for r in new] == ["No.", "2022-W47-001", "2022-W47-002", "2022-W46-002"]
-    assert rows(path, 2, 3)[0] == [
-        "Project code", "Project", "Category", "County", "Recipient", "Responsible unit",
-        "Late milestone", "Planned", "Workdays late", "Investment completion rate",
-        "vs pro-rata (pp)", "Colour"]
-    assert rows(path, 2, 3)[1] == approx([
-        "2201-410202-04-01-000303", "龙亭区文旅综合体项目", "省市重点项目", "龙亭区",
-        "龙亭区人民政府", "龙亭区文化旅游局", "开工", datetime(2022, 11, 1), 20, 0.25, -62.5,
-        "Red"])
+    # part three: the three kinds of lag in one table, each row with the columns that mean
+    # something for its kind (below the part's heading and a note per kind)
+    lagging = rows(path, 2, 6)
+    assert lagging[0] == [
+        "Lagging on", "Project code", "Project", "Category", "County", "Recipient",
+        "Responsible unit", "Late milestone", "Planned", "Workdays late",
+        "Investment completion rate", "vs pro-rata (pp)", "Lit for", "Disbursement rate",
+        "Colour"]
+    assert lagging[1] == approx([
+        "(a) Late milestones", "2201-410202-04-01-000303", "龙亭区文旅综合体项目", "省市重点项目",
+        "龙亭区", "龙亭区人民政府", "龙亭区文化旅游局", "开工", datetime(2022, 11, 1), 20, 0.25,
+        -62.5, None, None, "Red"])
+    assert [r[0] for r in lagging[1:]] == [
+        "(a) Late milestones", "(a) Late milestones",
+        "(b) Investment behind the pro-rata target", "(c) Other red and yellow lights"]
+    # no milestone columns where no milestone is late; what is lit, where it is not one
+    assert lagging[3][7:10] == [None, None, None] and lagging[3][12:14] == [None, None]
+    assert lagging[4][7:10] == [None, None, None] and lagging[4][12] == "Disbursement"
 
 
 def test_weekly_workbook_headers_in_chinese(tmp_path: Path) -> None:
@@ -155,7 +166,7 @@ def test_weekly_workbook_headers_in_chinese(tmp_path: Path) -> None:
     assert title_rows(path, 0, 4)[2] in markdown
     assert title_rows(path, 1, 3) == [WEEKLY_TITLE, META, "二、本周新交办事项"]
     assert title_rows(path, 2, 3) == [WEEKLY_TITLE, META, "三、进度缓慢及滞后项目"]
-    for sheet, header in zip(workbook.worksheets, (5, 4, 4), strict=True):
+    for sheet, header in zip(workbook.worksheets, (5, 4, 7), strict=True):
         assert (sheet.freeze_panes, sheet.print_title_rows) == (
             f"A{header + 1}", f"${header}:${header}")
         assert sheet.oddHeader.left.text == WEEKLY_TITLE
@@ -173,16 +184,13 @@ def test_weekly_workbook_headers_in_chinese(tmp_path: Path) -> None:
     province = rows(path, 1, 3)[2]
     assert province[8:11] + province[13:16] == [
         "省级", "省稳经济重要项目集中攻坚行动协调机制", "市自然资源和规划局", 0, "新交办", "红灯"]
-    assert rows(path, 2, 3)[0] == [
-        "项目代码", "项目名称", "项目类别", "县区", "承办单位", "责任单位", "滞后节点", "计划日期",
-        "滞后（工作日）", "投资完成率", "较序时（百分点）", "颜色"]
-    assert rows(path, 2, 3)[2][4:6] == ["杞县人民政府", "杞县商务局"]
+    assert rows(path, 2, 6)[0] == [
+        "滞后类型", "项目代码", "项目名称", "项目类别", "县区", "承办单位", "责任单位", "滞后节点",
+        "计划日期", "滞后（工作日）", "投资完成率", "较序时（百分点）", "亮灯方面", "资金拨付率",
+        "颜色"]
+    assert rows(path, 2, 6)[2][5:7] == ["杞县人民政府", "杞县商务局"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kfworkflow/reports/xlsx.py still formats the count line from the message review_summary, "
-    "which has no 已超期 count; it is to format review_counts with overdue=review.overdue, "
-    "the line the md/html lists print"))
 def test_the_workbook_counts_overdue_items(tmp_path: Path) -> None:
     path = write_document(weekly_list(), "xlsx", tmp_path / "weekly.xlsx")
     line = "上周交办事项 5 项：已办结 1 项，已销号 1 项，仍在办理 1 项，已升级 1 项，已超期 1 项。"

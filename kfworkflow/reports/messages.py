@@ -97,9 +97,6 @@ _ZH: dict[str, str] = {
     "part_review": "一、上周交办事项办理情况",
     "part_new": "二、本周新交办事项",
     "part_lagging": "三、进度缓慢及滞后项目",
-    # the workbook's count line until xlsx.py reads review_counts (it has no 已超期 count)
-    "review_summary": "上周交办事项 {total} 项：已办结 {resolved} 项，已销号 {closed_out} 项，"
-                      "仍在办理 {still_open} 项，已升级 {escalated} 项。",
     "review_counts": "上周交办事项 {total} 项：已办结 {resolved} 项，已销号 {closed_out} 项，"
                      "仍在办理 {still_open} 项，已升级 {escalated} 项，已超期 {overdue} 项。",
     "review_note": "本部分按上周交办时的协调层级、承办单位和办结时限列出；超期按上周办结时限计至"
@@ -138,6 +135,7 @@ _ZH: dict[str, str] = {
     "milestone": "滞后节点",
     "planned_on": "计划日期",
     "lag_days": "滞后（工作日）",
+    "lag_type": "滞后类型",
     "lag_milestone": "（一）节点滞后",
     "lag_investment": "（二）投资进度滞后",
     "lag_other": "（三）其他红黄灯项目",
@@ -292,8 +290,6 @@ _EN: dict[str, str] = {
     "part_review": "1. Last week's items",
     "part_new": "2. New items this week",
     "part_lagging": "3. Slow and behind-schedule projects",
-    "review_summary": "{total} items from last week: {resolved} resolved, {closed_out} closed "
-                      "out, {still_open} still open, {escalated} escalated.",
     "review_counts": "{total} items from last week: {resolved} resolved, {closed_out} closed "
                      "out, {still_open} still open, {escalated} escalated, {overdue} overdue.",
     "review_note": "Items are listed at the level, with the recipient and the deadline they had "
@@ -333,6 +329,7 @@ _EN: dict[str, str] = {
     "milestone": "Late milestone",
     "planned_on": "Planned",
     "lag_days": "Workdays late",
+    "lag_type": "Lagging on",
     "lag_milestone": "(a) Late milestones",
     "lag_investment": "(b) Investment behind the pro-rata target",
     "lag_other": "(c) Other red and yellow lights",

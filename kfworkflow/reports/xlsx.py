@@ -23,11 +23,13 @@ from kfworkflow.reports.context import (
     DailyRow,
     Document,
     DocumentInfo,
+    LaggingProject,
     MonthlyRanking,
+    ReviewedAssignment,
     WeeklyList,
     WeeklyReview,
 )
-from kfworkflow.reports.filters import build_filters, format_period, pct
+from kfworkflow.reports.filters import build_filters, day, format_period, pct
 from kfworkflow.reports.messages import messages
 
 PERCENT = "0.0%"
@@ -220,10 +222,14 @@ def _assignment_columns(t: Mapping[str, str]) -> list[Column]:
 
 def _assignment_values(item: AssignmentRow, t: Mapping[str, str], separator: str
                        ) -> list[object]:
+    level = t.get(f"level_{item.level}", item.level)
+    if item.escalated_from:
+        earlier = t.get(f"level_{item.escalated_from}", item.escalated_from).lower()
+        level += t["aside"].format(text=t["escalated_from"].format(level=earlier))
     return [item.number, item.assigned_on, item.project_code, item.project_name,
             item.category_name, item.county_name,
             item.problem if item.problem is not None else t["project_as_subject"],
-            item.problem_type_name, t.get(f"level_{item.level}", item.level),
+            item.problem_type_name, level,
             separator.join(item.lead_units), separator.join(item.cooperating_units),
             item.responsible_person, item.deadline_on, item.days_overdue,
             t.get(f"status_{item.status}", item.status), _light(item.light, t), item.reason,
@@ -236,9 +242,37 @@ def _light(value: str | None, t: Mapping[str, str]) -> str | None:
 
 def review_summary(review: WeeklyReview, t: Mapping[str, str]) -> str:
     """Part one's count line, from the same context fields the md/html templates read."""
-    return t["review_summary"].format(
+    return t["review_counts"].format(
         total=len(review.items), resolved=review.resolved, closed_out=review.closed_out,
-        still_open=review.still_open, escalated=review.escalated)
+        still_open=review.still_open, escalated=review.escalated, overdue=review.overdue)
+
+
+def _outcome(reviewed: ReviewedAssignment, t: Mapping[str, str]) -> str:
+    """What became of last week's item; an escalated one names its new level, holder and
+    deadline, as the md/html lists do."""
+    if reviewed.outcome != "escalated":
+        return t.get(f"outcome_{reviewed.outcome}", reviewed.outcome)
+    now = reviewed.current
+    return t["escalated_to_holder"].format(level=t.get(f"level_{now.level}", now.level),
+                                           recipient=now.recipient,
+                                           deadline=day(now.deadline_on))
+
+
+_LAGS = ("milestone", "investment", "other")
+
+
+def _lagging_values(p: LaggingProject, t: Mapping[str, str], separator: str) -> list[object]:
+    """A slow project's row: the milestone columns only for a late milestone, what is lit only
+    for the projects lit for something else than milestones or investment."""
+    late = p.lag == "milestone"
+    other = p.lag == "other"
+    return [t[f"lag_{p.lag}"], p.code, p.name, p.category_name, p.county_name, p.recipient,
+            p.responsible_unit, p.milestone_name if late else None,
+            p.planned_on if late else None, p.lag_days if late else None,
+            p.investment_completion_rate, p.pro_rata_gap_pp,
+            separator.join(t.get(f"dimension_{d}", d) for d in p.light_dimensions)
+            if other else None,
+            p.disbursement_rate if other else None, _light(p.light, t)]
 
 
 def _weekly(doc: WeeklyList, t: Mapping[str, str]) -> list[XlsxSheet]:
@@ -246,23 +280,24 @@ def _weekly(doc: WeeklyList, t: Mapping[str, str]) -> list[XlsxSheet]:
     columns = _assignment_columns(t)
     review = _sheet(
         t["sheet_review"], [Column(t["outcome"]), *columns],
-        [[t.get(f"outcome_{r.outcome}", r.outcome), *_assignment_values(r.item, t, separator)]
+        [[_outcome(r, t), *_assignment_values(r.item, t, separator)]
          for r in doc.review.items],
         [t["part_review"], review_summary(doc.review, t)])
     new = _sheet(t["sheet_new"], columns,
                  [_assignment_values(i, t, separator) for i in doc.items],
                  [t["part_new"], *([] if doc.items else [t["none_listed"]])])
+    ordered = [p for lag in _LAGS for p in doc.lagging if p.lag == lag]
     lagging = _sheet(
         t["sheet_lagging"],
-        [Column(t["project_code"]), Column(t["project"]), Column(t["category"]),
-         Column(t["county"]), Column(t["recipient"]), Column(t["responsible_unit"]),
-         Column(t["milestone"]), Column(t["planned_on"]), Column(t["lag_days"], COUNT),
-         Column(t["investment_completion_rate"], PERCENT), Column(t["pro_rata_gap"], POINTS),
-         Column(t["light"])],
-        [[p.code, p.name, p.category_name, p.county_name, p.recipient, p.responsible_unit,
-          p.milestone_name, p.planned_on, p.lag_days, p.investment_completion_rate,
-          p.pro_rata_gap_pp, _light(p.light, t)] for p in doc.lagging],
-        [t["part_lagging"], *([] if doc.lagging else [t["none_listed"]])])
+        [Column(t["lag_type"]), Column(t["project_code"]), Column(t["project"]),
+         Column(t["category"]), Column(t["county"]), Column(t["recipient"]),
+         Column(t["responsible_unit"]), Column(t["milestone"]), Column(t["planned_on"]),
+         Column(t["lag_days"], COUNT), Column(t["investment_completion_rate"], PERCENT),
+         Column(t["pro_rata_gap"], POINTS), Column(t["light_dimensions"]),
+         Column(t["disbursement_rate"], PERCENT), Column(t["light"])],
+        [_lagging_values(p, t, separator) for p in ordered],
+        [t["part_lagging"], *(t[f"lag_{lag}_note"] for lag in _LAGS),
+         *([] if doc.lagging else [t["none_listed"]])])
     return [review, new, lagging]
 
 
