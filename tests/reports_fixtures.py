@@ -27,25 +27,27 @@ from kfworkflow.reports.context import (
     DailyCounts,
     DailyRow,
     DailySection,
-    DashboardSite,
     DocumentInfo,
     LaggingProject,
     MetricScore,
     MetricWeight,
-    MilestoneStep,
     MissedReport,
     MonthlyRanking,
-    ProjectTimeline,
     RatePoint,
     ReviewedAssignment,
     ScorePoint,
-    TaskForceInfo,
-    TimelineEvent,
     WeeklyList,
     daily_row,
     level_status_counts,
     top_and_bottom,
     weekly_review,
+)
+from kfworkflow.reports.site_context import (
+    DashboardSite,
+    MilestoneStep,
+    ProjectTimeline,
+    TaskForceInfo,
+    TimelineEvent,
 )
 
 AS_OF = date(2022, 11, 21)

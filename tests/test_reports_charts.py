@@ -15,10 +15,12 @@ from test_reports_dashboard import chromium, console_lines, run_browser
 
 from kfworkflow.reports import charts
 from kfworkflow.reports.charts import Bar, Series, label_gutter, text_width, tick_indices
-from kfworkflow.reports.context import MilestoneStep
 from kfworkflow.reports.dashboard import write_dashboard
 from kfworkflow.reports.messages import messages
 from kfworkflow.reports.render import Renderer
+from kfworkflow.reports.site_context import (
+    MilestoneStep,
+)
 
 ZH = messages("zh")
 SVG = re.compile(r"<svg .*?</svg>", re.S)

@@ -13,13 +13,15 @@ from reports_fixtures import LAGGING, NEW_ITEMS, PROVINCE, REVIEW, weekly_list
 from kfworkflow.errors import InputError
 from kfworkflow.reports.collect.weekly import recipient_list
 from kfworkflow.reports.context import (
-    DOCUMENTED,
     CountyScore,
     DailyCounts,
     LevelStatusCount,
     daily_row,
     top_and_bottom,
     weekly_review,
+)
+from kfworkflow.reports.site_context import (
+    DOCUMENTED,
 )
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "reference" / "report-contexts.md"

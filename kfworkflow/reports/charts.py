@@ -29,10 +29,10 @@ from kfworkflow.reports.context import (
     DailyRow,
     DailySection,
     LevelStatusCount,
-    MilestoneStep,
     RatePoint,
 )
 from kfworkflow.reports.filters import num, pct
+from kfworkflow.reports.site_context import MilestoneStep
 
 FONT_STACK = ('"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", '
               '"WenQuanYi Micro Hei", "SimHei", sans-serif')

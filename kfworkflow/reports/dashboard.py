@@ -22,13 +22,15 @@ from typing import Any
 from kfworkflow.errors import InputError
 from kfworkflow.reports import charts
 from kfworkflow.reports.context import (
-    CountyPage,
-    DashboardSite,
     Document,
-    TaskForcePage,
     level_status_counts,
 )
 from kfworkflow.reports.render import Renderer, document_charts
+from kfworkflow.reports.site_context import (
+    CountyPage,
+    DashboardSite,
+    TaskForcePage,
+)
 
 MARKER = ".kfw-dashboard"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,80}")

@@ -29,14 +29,16 @@ from kfworkflow.reports.collect.ranking import collect_ranking
 from kfworkflow.reports.collect.weekly import weekly_from_run
 from kfworkflow.reports.context import (
     AssignmentRow,
-    DashboardSite,
     DocumentInfo,
+    WeeklyList,
+    weekly_review,
+)
+from kfworkflow.reports.site_context import (
+    DashboardSite,
     MilestoneStep,
     ProjectTimeline,
     TaskForceInfo,
     TimelineEvent,
-    WeeklyList,
-    weekly_review,
 )
 from kfworkflow.storage.engine_models import PassRun, SubjectLight
 from kfworkflow.storage.models import MilestoneEvent, Problem, Project
