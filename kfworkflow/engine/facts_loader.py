@@ -34,7 +34,6 @@ from kfworkflow.engine.project_rows import (
     REPORT_FACTS,
     REPORT_NONE,
     RowLights,
-    add_report,
     reads_milestones,
     values_at,
 )
@@ -83,12 +82,11 @@ class FactsLoader:
             (*self._ledger_facts,
              *(("annual_investment", "planned_funds") if self.with_reports else ()),
              *(("state", "state_on") if self.with_milestones else ())))
-        # the report facts read when there is no report, and how each is computed when there is
-        # one (None: all of them)
-        self._report: tuple[Facts, list[tuple[str, Callable[..., Any]]] | None] = (
+        # the report facts read: their values when there is no report, and how each is computed
+        # when there is one
+        self._report: tuple[Facts, list[tuple[str, Callable[..., Any]]]] = (
             self._wanted_only(REPORT_NONE),
-            None if wanted is None or wanted >= REPORT_FACTS else
-            [(n, f) for n, f in REPORT_COMPUTED.items() if n in wanted])
+            [(n, f) for n, f in REPORT_COMPUTED.items() if wanted is None or n in wanted])
         # key → dimension → light before this pass, for the chunk last loaded
         self.prior_lights: Mapping[str, Mapping[str, PriorLight]] = {}
 
@@ -147,7 +145,7 @@ class FactsLoader:
         no_streaks: dict[str, int] = {}
         ledger_names = self._ledger_facts
         ledger_values = values_at([column[n] for n in ledger_names])
-        report_none, report_some = self._report
+        report_none, report_computed = self._report
         with_milestones = self.with_milestones
         unit_facts, units_of = self._unit_facts, self._units_of
         out: list[Subject] = []
@@ -168,11 +166,8 @@ class FactsLoader:
                 report = row[report_at:report_at + 4]
                 if report[0] is None:
                     facts.update(report_none)
-                elif report_some is None:
-                    add_report(facts, row[annual_at], row[funds_at],
-                                     to_report_on(report[0]), report)
                 else:
-                    for fact, compute in report_some:
+                    for fact, compute in report_computed:
                         facts[fact] = compute(row[annual_at], row[funds_at], report,
                                               to_report_on)
             if exemption_at is not None:

@@ -4,7 +4,6 @@ which facts are computed from the latest report, and the prior lights read from 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import date
 from operator import itemgetter
 from typing import Any
 
@@ -50,8 +49,9 @@ def ratio(part: float | None, whole: float | None) -> float | None:
     return part / whole
 
 
-# each report fact from (annual investment, planned funds, the report's columns as the driver
-# returned them: report_on, completed, arrived, disbursed, and what converts report_on)
+# how each report fact is computed from (annual investment, planned funds, the report's
+# columns as the driver returned them: report_on, completed, arrived, disbursed, and what
+# converts report_on) — the one definition of these facts
 REPORT_COMPUTED: dict[str, Callable[..., Any]] = {
     "completed_investment": lambda annual, funds, r, to_date: r[1],
     "funds_arrived": lambda annual, funds, r, to_date: r[2],
@@ -83,16 +83,3 @@ class RowLights(Mapping[str, Mapping[str, PriorLight]]):
 
     def __len__(self) -> int:
         return len(self._rows)
-
-
-def add_report(facts: Facts, annual: float | None, funds: float | None, report_on: date,
-               report: Sequence[Any]) -> None:
-    """Every report fact, from a report (its driver columns; ``report_on`` converted)."""
-    _, completed, arrived, disbursed = report
-    facts["completed_investment"] = completed
-    facts["funds_arrived"] = arrived
-    facts["funds_disbursed"] = disbursed
-    facts["investment_rate"] = ratio(completed, annual)
-    facts["funds_rate"] = ratio(arrived, funds)
-    facts["disbursement_rate"] = ratio(disbursed, funds)
-    facts["last_report_on"] = report_on
