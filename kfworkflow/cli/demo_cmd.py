@@ -94,7 +94,9 @@ def _log_level(name: str, level: int) -> Iterator[None]:
 def _passes(ws: Workspace, report: SessionReport) -> int:
     """How many passes a catch-up ran; a failed one stops the demo (the scheduler would retry
     it with minutes of backoff, and every later day would wait on it)."""
-    for record in report.with_status("failed"):
+    failed = report.with_status("failed")
+    if failed:
+        record = failed[0]
         raise click.ClickException(
             f"the demo's {record.kind} pass for {record.period_key} failed: {record.error} "
             f"(run `kfw {' '.join(_target(ws))} pass run {record.kind} --as-of "

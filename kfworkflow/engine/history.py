@@ -11,16 +11,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from kfworkflow.engine.units import Facts
 from kfworkflow.storage.engine_models import PassRun, RuleStreak, SubjectLight
 from kfworkflow.storage.queries import keys_in
 
 KIND_ORDER = {"daily": 0, "weekly": 1, "monthly": 2}
-Facts = dict[str, Any]
 
 
 @dataclass(frozen=True)

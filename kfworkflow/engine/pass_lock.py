@@ -29,7 +29,6 @@ def lock_key(kind: str, key: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-
 @contextmanager
 def pass_transaction(engine: Engine, kind: str, key: str) -> Iterator[Session]:
     """One transaction that holds the pass's lock from its first statement.
