@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from reports_fixtures import daily_bulletin, dashboard_site
-from test_reports_dashboard import chromium, console_lines, run_browser
+from test_reports_dashboard import console_lines, require_chromium, run_browser
 
 from kfworkflow.reports import charts
 from kfworkflow.reports.charts import Bar, Series, label_gutter, text_width, tick_indices
@@ -233,10 +233,7 @@ def test_the_english_titles() -> None:
 def test_no_chart_text_is_cut_off_in_chromium(tmp_path: Path) -> None:
     """Every text of every chart, laid out by Chromium with the fonts it has, lies inside its
     chart's viewBox, on the pages with the longest labels."""
-    browser = chromium()
-    if browser is None:
-        pytest.skip("no Chromium found (install the Debian packages chromium and "
-                    "chromium-driver to run the browser test)")
+    browser = require_chromium()
     out = tmp_path / "site"
     write_dashboard(dashboard_site(), out)
     probe = ("<script>const out = [];for (const svg of document.querySelectorAll('svg.chart')) "

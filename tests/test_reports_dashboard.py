@@ -130,6 +130,15 @@ def chromium() -> str | None:
     return None
 
 
+def require_chromium() -> str:
+    """Chromium's path; the test is skipped, with the reason, where there is none."""
+    browser = chromium()
+    if browser is None:
+        pytest.skip("no Chromium found (install the Debian packages chromium and "
+                    "chromium-driver to run the browser test)")
+    return browser
+
+
 def run_browser(browser: str, url: str, *args: str) -> subprocess.CompletedProcess[str]:
     with tempfile.TemporaryDirectory() as profile:
         return subprocess.run(
@@ -146,10 +155,7 @@ def console_lines(stderr: str) -> list[str]:
 
 @pytest.mark.browser
 def test_the_dashboard_opens_in_headless_chromium(tmp_path: Path) -> None:
-    browser = chromium()
-    if browser is None:
-        pytest.skip("no Chromium found (install the Debian packages chromium and "
-                    "chromium-driver to run the browser test)")
+    browser = require_chromium()
     canary = tmp_path / "canary.html"
     canary.write_text("<!DOCTYPE html><script>console.error('kfw-canary')</script>",
                       encoding="utf-8")
@@ -188,10 +194,7 @@ def test_the_dashboard_opens_in_headless_chromium(tmp_path: Path) -> None:
 def test_no_table_is_wider_than_an_a4_landscape_page(tmp_path: Path) -> None:
     """Each page, opened 277 mm wide (A4 landscape less margins), has no table or chart that
     sticks out: printed, nothing is cut off."""
-    browser = chromium()
-    if browser is None:
-        pytest.skip("no Chromium found (install the Debian packages chromium and "
-                    "chromium-driver to run the browser test)")
+    browser = require_chromium()
     out = tmp_path / "site"
     write_dashboard(dashboard_site(), out)
     probe = ("<script>const w = document.body.getBoundingClientRect().right;"
@@ -239,10 +242,7 @@ def test_wide_tables_use_the_window_and_no_header_stacks_its_characters(tmp_path
     """In a 1600 px window the weekly list's table spans the window (not a 277 mm column);
     at 1600 px and at A4 landscape width (1047 px) each header's words stay whole: 本周进展
     is one line, not one character a line; prose keeps a readable measure."""
-    browser = chromium()
-    if browser is None:
-        pytest.skip("no Chromium found (install the Debian packages chromium and "
-                    "chromium-driver to run the browser test)")
+    browser = require_chromium()
     out = tmp_path / "site"
     write_dashboard(dashboard_site(), out)
     lines = ("Object.fromEntries([...document.querySelectorAll('#review th')].map(e => {"
