@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import shutil
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 from kfworkflow.errors import InputError
 from kfworkflow.reports import charts
 from kfworkflow.reports.context import (
+    AssignmentRow,
     Document,
     level_status_counts,
 )
@@ -150,11 +152,13 @@ def _build(site: DashboardSite, root: Path, renderer: Renderer) -> list[Path]:
                       {"site": site, "links": below, "page": force,
                        "charts": charts.task_force_charts(
                            force.sections, [c.key for c in site.daily.counties], t)}))
+    by_project: dict[str, list[AssignmentRow]] = defaultdict(list)
+    for item in site.assignments:
+        by_project[item.project_code].append(item)
     for project in site.projects:
         pages.append((f"projects/{slug(project.code)}.html", "dashboard/project.html.j2",
                       {"site": site, "links": below, "page": project,
-                       "assignments": tuple(a for a in site.assignments
-                                            if a.project_code == project.code),
+                       "assignments": tuple(by_project.get(project.code, ())),
                        "charts": {"timeline": charts.timeline_chart(
                            project.steps, site.info.as_of, t)}}))
     documents: dict[str, Document | None] = {"daily": site.daily, "weekly": site.weekly,
