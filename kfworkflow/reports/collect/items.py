@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from kfworkflow.config.policies import Policies
+from kfworkflow.engine.units import Units
 from kfworkflow.lifecycle.assignments import CLOSED_OUT, ESCALATED, NEW, OVERDUE, UNRESOLVED
 from kfworkflow.reports.context import AssignmentRow
 from kfworkflow.rules.reason import ReasonTemplate
@@ -52,7 +53,6 @@ class ItemState:
     reason: str
     progress: str | None
     closed_on: date | None
-    moved_on: tuple[date, ...]  # dates it was escalated or marked overdue
     escalated_on: date | None = None  # the date of its latest escalation
     escalated_from: str | None = None  # the level it held before that escalation
     overdue_on: date | None = None  # the date it was last marked overdue
@@ -110,8 +110,6 @@ class ItemHistory:
             reason=placed[-1].reason or item.reason if placed else item.reason,
             progress=notes[-1].reason if notes else None,
             closed_on=closed[0].on if closed else None,
-            moved_on=tuple(e.on for e in events if e.by_pass and e.to_status in (
-                ESCALATED, OVERDUE)),
             escalated_on=events[last_escalation].on if last_escalation is not None else None,
             escalated_from=events[last_escalation - 1].level
             if last_escalation else None,
@@ -143,6 +141,9 @@ class RowBuilder:
         self.category_names = {c.id: c.name for c in policies.categories}
         self.type_names = {p.id: p.name for p in policies.problem_types}
         self.leads = {t.id: t.leads for t in policies.task_forces}
+        # what a pass renders each rung's recipient from: the same unit facts, compiled once
+        self.unit_names = Units(policies)
+        self.rungs = {rung.level: ReasonTemplate(rung.recipient) for rung in policies.ladder}
 
     def recipient(self, state: ItemState) -> str:
         """Who held the item at that level: the item's recipient if it is still at that
@@ -150,15 +151,11 @@ class RowBuilder:
         item = state.item
         if state.level == item.level:
             return item.recipient
-        rung = self.policies.level(state.level)
+        rung = self.rungs.get(state.level)
         if rung is None:
             return item.recipient
-        leads = self.leads.get(item.task_force, ())
-        facts = {"county": item.county, "county_name": self.county_names.get(item.county, ""),
-                 "county_government": self.governments.get(item.county, ""),
-                 "category": item.category, "task_force": item.task_force,
-                 "task_force_leads": "、".join(leads)}
-        return ReasonTemplate(rung.recipient).render({}, {}, facts)
+        return rung.render({}, {}, self.unit_names.unit_facts(item.county, item.category,
+                                                              item.task_force))
 
     def units(self, state: ItemState, recipient: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(lead units, co-operating units) by level, see docs/reference/report-contexts.md."""
