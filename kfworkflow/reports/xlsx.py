@@ -18,6 +18,7 @@ from pathlib import Path
 from kfworkflow.ledger.tabular import XlsxSheet, write_xlsx
 from kfworkflow.ledger.tabular_write import XlsxProperties
 from kfworkflow.reports.context import (
+    LAGS,
     AssignmentRow,
     DailyBulletin,
     DailyRow,
@@ -258,9 +259,6 @@ def _outcome(reviewed: ReviewedAssignment, t: Mapping[str, str]) -> str:
                                            deadline=day(now.deadline_on))
 
 
-_LAGS = ("milestone", "investment", "other")
-
-
 def _lagging_values(p: LaggingProject, t: Mapping[str, str], separator: str) -> list[object]:
     """A slow project's row: the milestone columns only for a late milestone, what is lit only
     for the projects lit for something else than milestones or investment."""
@@ -286,7 +284,7 @@ def _weekly(doc: WeeklyList, t: Mapping[str, str]) -> list[XlsxSheet]:
     new = _sheet(t["sheet_new"], columns,
                  [_assignment_values(i, t, separator) for i in doc.items],
                  [t["part_new"], *([] if doc.items else [t["none_listed"]])])
-    ordered = [p for lag in _LAGS for p in doc.lagging if p.lag == lag]
+    ordered = [p for lag in LAGS for p in doc.lagging if p.lag == lag]
     lagging = _sheet(
         t["sheet_lagging"],
         [Column(t["lag_type"]), Column(t["project_code"]), Column(t["project"]),
@@ -296,7 +294,7 @@ def _weekly(doc: WeeklyList, t: Mapping[str, str]) -> list[XlsxSheet]:
          Column(t["pro_rata_gap"], POINTS), Column(t["light_dimensions"]),
          Column(t["disbursement_rate"], PERCENT), Column(t["light"])],
         [_lagging_values(p, t, separator) for p in ordered],
-        [t["part_lagging"], *(t[f"lag_{lag}_note"] for lag in _LAGS),
+        [t["part_lagging"], *(t[f"lag_{lag}_note"] for lag in LAGS),
          *([] if doc.lagging else [t["none_listed"]])])
     return [review, new, lagging]
 
