@@ -98,7 +98,8 @@ def report_daily(workspace: Workspace, as_of: date | None, fmt: str | None, out:
                    "responsible for.")
 @click.option("--each-recipient", is_flag=True,
               help="Also write one list per unit beside --out, named after the unit: every "
-                   "county government and city department, one each.")
+                   "unit with a list (county governments, city departments, projects' "
+                   "responsible units, the province mechanism), one each.")
 @pass_workspace
 def report_weekly(workspace: Workspace, as_of: date | None, fmt: str | None, out: Path,
                   lang: str | None, as_json: bool, recipient: str | None,
