@@ -575,3 +575,42 @@ def test_write_csv_refuses(tmp_path: Path, rows: list[list[object]], message: st
         write_csv(path, ["a"], rows)
     assert str(caught.value) == f"{path}: {message}"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_write_names_the_file_and_leaves_the_old_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rename that replaces the file fails (a full disk, a read-only share): the error
+    names the file and the reason, the existing file is as it was, no temporary is left."""
+    import kfworkflow.ledger.tabular_write as writing
+
+    path = tmp_path / "export.csv"
+    write_csv(path, ["code"], [["P1"]])
+    before = path.read_bytes()
+
+    def full_disk(source: object, target: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writing.os, "replace", full_disk)
+    with pytest.raises(InputError) as caught:
+        write_csv(path, ["code"], [["P2"]])
+    assert str(caught.value) == f"{path}: cannot write: No space left on device"
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export.csv"]
+
+
+def test_a_writer_that_raises_leaves_no_temporary_file(tmp_path: Path) -> None:
+    from kfworkflow.ledger.tabular_write import atomic_write
+
+    def broken(handle: object) -> None:
+        raise RuntimeError("the workbook could not be built")
+
+    with pytest.raises(RuntimeError, match="could not be built"):
+        atomic_write(tmp_path / "report.xlsx", broken)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        write_csv(tmp_path / "nowhere" / "export.csv", ["code"], [])
+    assert str(caught.value) == (f"{tmp_path / 'nowhere' / 'export.csv'}: cannot write: folder "
+                                 f"{tmp_path / 'nowhere'} does not exist")
