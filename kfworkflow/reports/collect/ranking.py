@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from kfworkflow.engine.periods import ranked_month as month_ranked_on
+from kfworkflow.engine.periods import ranked_month
 from kfworkflow.errors import InputError
 from kfworkflow.reports.collect.common import (
     EFFECTIVE,
@@ -44,11 +44,6 @@ from kfworkflow.storage.engine_models import Decision, PassRun, Ranking
 
 TREND_MONTHS = 6
 SUMMONS = "summons"
-
-
-def ranked_month(run: PassRun) -> date:
-    """The first day of the month a monthly run ranks (the month before its as-of date's)."""
-    return month_ranked_on(run.as_of)
 
 
 def monthly_runs(session: Session, first: date, last: date) -> list[PassRun]:
@@ -112,7 +107,7 @@ def _closure(history: ItemHistory, first: date, last: date, on: date
 def _previous_ranks(session: Session, period_kind: str, first: date) -> dict[str, int | None]:
     """county → its rank in the last ranking of the ``period_kind`` period before the one
     starting on ``first`` (the quarter before, for a quarter); empty when none was made."""
-    before = month_ranked_on(first)
+    before = ranked_month(first)
     _, before_first = period_of(period_kind, before)
     runs = monthly_runs(session, before_first, before)
     if not runs:
@@ -154,7 +149,7 @@ def collect_ranking(session: Session, on: date, period_kind: str = "month") -> M
     assert run.id is not None
     setting = setting_on(session, run.as_of)
     policies = setting.policies
-    month = ranked_month(run)
+    month = ranked_month(run.as_of)
     period, first = period_of(period_kind, month)
     last = _month_end(month)
     names = setting.county_names
