@@ -510,6 +510,12 @@ def test_write_xlsx_drops_control_characters(tmp_path: Path) -> None:
         ([XlsxSheet("S", ["a"], [], number_formats={1: "0.0"})],
          "sheet 'S': number_formats names column(s) [1] but there are 1 headers "
          "(columns are 0-based)"),
+        ([XlsxSheet("S", ["a"], [], column_widths={-1: 9.0})],
+         "sheet 'S': column_widths names column(s) [-1] but there are 1 headers "
+         "(columns are 0-based)"),
+        ([XlsxSheet("S", ["a", "b"], [[1, 2]], cell_number_formats={(2, 0): "0.0%"})],
+         "sheet 'S': cell_number_formats names cell(s) [(2, 0)] but there are 1 data rows "
+         "and 2 headers (rows and columns are 0-based)"),
     ],
 )
 def test_write_xlsx_refuses(tmp_path: Path, sheets: list[XlsxSheet], message: str) -> None:
@@ -607,10 +613,3 @@ def test_a_writer_that_raises_leaves_no_temporary_file(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="could not be built"):
         atomic_write(tmp_path / "report.xlsx", broken)
     assert list(tmp_path.iterdir()) == []
-
-
-def test_a_missing_folder_is_named(tmp_path: Path) -> None:
-    with pytest.raises(InputError) as caught:
-        write_csv(tmp_path / "nowhere" / "export.csv", ["code"], [])
-    assert str(caught.value) == (f"{tmp_path / 'nowhere' / 'export.csv'}: cannot write: folder "
-                                 f"{tmp_path / 'nowhere'} does not exist")

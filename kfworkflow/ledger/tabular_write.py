@@ -125,11 +125,18 @@ def _fill_worksheet(path: Path, worksheet: Worksheet, sheet: XlsxSheet) -> None:
                 f"{path}: sheet {sheet.title!r}: {option} names column(s) {outside} but there "
                 f"are {len(sheet.headers)} headers (columns are 0-based)"
             )
+    cell_formats = sheet.cell_number_formats or {}
+    outside_cells = sorted((r, c) for r, c in cell_formats if not (
+        0 <= r < len(sheet.rows) and 0 <= c < len(sheet.headers)))
+    if outside_cells:
+        raise InputError(
+            f"{path}: sheet {sheet.title!r}: cell_number_formats names cell(s) {outside_cells} "
+            f"but there are {len(sheet.rows)} data rows and {len(sheet.headers)} headers (rows "
+            "and columns are 0-based)")
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     bold = Font(bold=True)
-    cell_formats = sheet.cell_number_formats or {}
     for number, text in enumerate(sheet.title_rows, start=1):
         cell = worksheet.cell(row=number, column=1, value=_xlsx_text(_neutralized(text)))
         if number == 1:
