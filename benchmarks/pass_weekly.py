@@ -4,13 +4,13 @@
     python benchmarks/pass_weekly.py --projects 100000
 
 Builds a SQLite workspace with the default rules and policies, N projects with four weeks of
-daily reports (20 per project) and some problems, runs the daily pass of 2022-11-21 (its lights
-feed the weekly pass), then times the weekly pass of 2022-11-21 in a fresh process, and the
-floor in another fresh process: the same rows read with one plain SELECT plus one bulk insert of
-as many decision-shaped rows as the weekly pass wrote. Each is timed ``--repeat`` times (the
-weekly pass always from the state the daily pass left) and the best of each is compared, as
-timeit does: the other runs measure the machine's noise. Prints wall time, projects/s and peak
-RSS of each (RSS of the measuring process only, so the data generation does not count).
+daily reports (20 per project) and some problems, and runs the daily pass of 2022-11-21 (its
+lights feed the weekly pass). From the state it left, on a fresh copy each time and in a fresh
+process, it times the weekly pass of 2022-11-21, and the floor: the same rows read with one plain
+SELECT plus one bulk insert of the decision rows the weekly pass appended, into the same table.
+Each is timed ``--repeat`` times and the best of each is compared, as timeit does: the other
+runs measure the machine's noise. Prints wall time, projects/s and peak RSS of each (RSS of the
+measuring process only, so the data generation does not count).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -156,53 +157,52 @@ LEFT JOIN exemption e ON e.project_id = p.id AND e.from_on <= :as_of
 """
 
 
-def _create_floor_table(conn: Any) -> None:
-    """A copy of the decision table as the pass writes it: a table of the database itself (a
-    TEMP table would skip the WAL and the commit's sync) with the same unique hash and
-    indexes, but without the append-only triggers, so it can be dropped afterwards."""
-    conn.execute("DROP TABLE IF EXISTS decision_floor")
-    ddl = [sql for (kind, sql) in conn.execute(
-        "SELECT type, sql FROM sqlite_master WHERE tbl_name = 'decision' AND sql IS NOT NULL "
-        "AND type IN ('table', 'index') ORDER BY type DESC")]
-    for sql in ddl:  # the table first, then its indexes
-        conn.execute(sql.replace("CREATE TABLE decision (", "CREATE TABLE decision_floor (")
-                     .replace(" ON decision (", " ON decision_floor (")
-                     .replace("ix_decision_", "ix_decision_floor_"))
-    conn.commit()
-
-
-def measure_floor(root: Path, decisions: int) -> dict[str, Any]:
-    """One plain SELECT of the rows the weekly pass reads, one bulk insert of ``decisions`` rows.
-
-    The weekly default rules read, per project: its ledger row, its latest report on or before
-    the pass date, its start and progress lights from the preceding daily pass, and a valid
-    reason in force — so the floor reads exactly those, in one query, with no Python per row.
-    The rows are written, as the pass writes its decisions, to a durable table with the decision
-    table's columns, unique hash and indexes.
-    """
+def weekly_decisions(root: Path) -> list[tuple[Any, ...]]:
+    """The decision rows the last weekly pass in ``root`` appended, as stored."""
     import sqlite3
 
     conn = sqlite3.connect(root / "kfw.db")
+    try:
+        run = conn.execute("SELECT max(id) FROM pass_run WHERE kind = 'weekly' "
+                           "AND status = 'succeeded'").fetchone()[0]
+        return conn.execute("SELECT * FROM decision WHERE pass_run_id = ? ORDER BY id",
+                            (run,)).fetchall()
+    finally:
+        conn.close()
+
+
+def measure_floor(root: Path, rows_from: Path) -> dict[str, Any]:
+    """One plain SELECT of the rows the weekly pass reads, one bulk insert of the decisions it
+    wrote.
+
+    ``root`` is in the state the weekly pass started from; ``rows_from`` is a workspace where
+    the weekly pass ran. The weekly default rules read, per project: its ledger row, its latest
+    report on or before the pass date, its start and progress lights from the preceding daily
+    pass, and a valid reason in force — so the floor reads exactly those, in one query, with no
+    Python per row. Then it appends, in one transaction, the very decision rows the pass
+    appended (same ids, hashes and contents, read before the clock starts) to the same decision
+    table, with its indexes and the rows already there.
+    """
+    import sqlite3
+
+    decisions = weekly_decisions(rows_from)
+    conn = sqlite3.connect(root / "kfw.db", isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    _create_floor_table(conn)
     daily_run = conn.execute("SELECT max(id) FROM pass_run WHERE kind = 'daily' "
                              "AND status = 'succeeded'").fetchone()[0]
     started = time.perf_counter()
     rows = 0
     for _ in conn.execute(FLOOR_QUERY, {"as_of": AS_OF.isoformat(), "run": daily_run}):
         rows += 1
-    sample = conn.execute("SELECT * FROM decision LIMIT 1").fetchone()
     conn.execute("BEGIN")
-    if sample is not None:
-        width = len(sample)
-        conn.executemany(f"INSERT INTO decision_floor VALUES ({','.join('?' * width)})",
-                         ((i, *sample[1:-1], f"{i:064x}") for i in range(decisions)))
+    if decisions:
+        marks = ",".join("?" * len(decisions[0]))
+        conn.executemany(f"INSERT INTO decision VALUES ({marks})", decisions)
     conn.execute("COMMIT")
     seconds = time.perf_counter() - started
-    conn.execute("DROP TABLE decision_floor")
-    conn.commit()
-    return {"seconds": seconds, "rows_read": rows, "rows_written": decisions,
+    conn.close()
+    return {"seconds": seconds, "rows_read": rows, "rows_written": len(decisions),
             "peak_rss_mb": _peak_rss_mb()}
 
 
@@ -210,6 +210,20 @@ def _child(args: list[str]) -> dict[str, Any]:
     out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True,
                          text=True)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _on_copy(root: Path, where: Path, child: list[str], *, extra: Sequence[str] = (),
+             keep: bool = False) -> dict[str, Any]:
+    """Run a measuring child on a fresh copy of ``root`` at ``where`` (removed after unless
+    ``keep``), with the disk synced first: the copy's dirty pages must not slow its syncs."""
+    shutil.rmtree(where, ignore_errors=True)
+    shutil.copytree(root, where)
+    os.sync()
+    try:
+        return _child([*child, str(where), *extra])
+    finally:
+        if not keep:
+            shutil.rmtree(where, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,42 +236,35 @@ def main(argv: list[str] | None = None) -> int:
                              "many times and report the best of each (default 3)")
     parser.add_argument("--dir", type=Path, default=None, help="keep the workspace here")
     parser.add_argument("--child", nargs=2, metavar=("WHAT", "ROOT"), help=argparse.SUPPRESS)
-    parser.add_argument("--decisions", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--rows-from", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         what, root = args.child
-        result = (measure_floor(Path(root), args.decisions) if what == "floor"
+        result = (measure_floor(Path(root), args.rows_from) if what == "floor"
                   else measure_pass(Path(root), what))
         print(json.dumps(result))
         return 0
     projects = 2000 if args.quick else args.projects
     root = args.dir or Path(tempfile.mkdtemp(prefix="kfw-bench-"))
+    weekly_dir = root.with_name(f"{root.name}-weekly")
     try:
         started = time.perf_counter()
         build(root, projects, args.seed)
         print(f"built {projects:,} projects × {REPORT_DAYS} reports in "
               f"{time.perf_counter() - started:.1f} s ({root})", file=sys.stderr)
         daily = _child(["--child", "daily", str(root)])
-        weeklies = []
-        for attempt in range(args.repeat):
-            last = attempt == args.repeat - 1
-            where = root if last else root.with_name(f"{root.name}-weekly-{attempt}")
-            if not last:
-                shutil.copytree(root, where)  # each weekly pass starts from the same state
-            os.sync()  # the copy's dirty pages must not slow the pass's own syncs
-            try:
-                weeklies.append(_child(["--child", "weekly", str(where)]))
-            finally:
-                if not last:
-                    shutil.rmtree(where, ignore_errors=True)
+        # ``root`` stays as the daily pass left it: every weekly pass and every floor starts
+        # from a copy of it; the last weekly copy gives the floor its decision rows
+        weeklies = [_on_copy(root, weekly_dir, ["--child", "weekly"], keep=True)
+                    for _ in range(args.repeat)]
         weekly = min(weeklies, key=lambda w: float(w["seconds"]))
-        floors = []
-        for _ in range(args.repeat):
-            os.sync()
-            floors.append(_child(["--child", "floor", str(root), "--decisions",
-                                  str(weekly["counts"].get("decisions", 0))]))
+        floor_dir = root.with_name(f"{root.name}-floor")
+        floors = [_on_copy(root, floor_dir, ["--child", "floor"],
+                           extra=["--rows-from", str(weekly_dir)])
+                  for _ in range(args.repeat)]
         floor = min(floors, key=lambda f: float(f["seconds"]))
     finally:
+        shutil.rmtree(weekly_dir, ignore_errors=True)
         if args.dir is None:
             shutil.rmtree(root, ignore_errors=True)
     ratio = weekly["seconds"] / floor["seconds"] if floor["seconds"] else float("nan")
@@ -270,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{weekly['peak_rss_mb']:.0f} MB  ({weekly['counts'].get('decisions', 0):,} decisions, "
           f"{weekly['counts'].get('assignments_created', 0):,} assignments)")
     print(f"floor               {floor['seconds']:.2f} s  (1 SELECT of {floor['rows_read']:,} "
-          f"rows + bulk insert of {floor['rows_written']:,} rows)  peak RSS "
+          f"rows + bulk insert of the pass's {floor['rows_written']:,} decisions)  peak RSS "
           f"{floor['peak_rss_mb']:.0f} MB")
     print(f"weekly / floor      {ratio:.2f}×")
     if args.repeat > 1:
