@@ -197,3 +197,65 @@ def test_a_projected_weekly_pass_extends_the_streak_another_pass_reads(
                                .where(col(RuleStreak.key) == "Q01")
                                .order_by(col(RuleStreak.id))).all()
     assert [tuple(s) for s in streaks] == [("2022-W40", 1), ("2022-W41", 2)]
+
+
+RATE_IN_REASON = """
+rules:
+  - id: qixian_rate
+    title: 杞县项目每周通报投资完成率
+    applies_to: project
+    pass: weekly
+    when: county == 'qixian' and not exempt
+    then: {route: {level: county}}
+    reason: 投资完成率 {{ investment_rate|pct }}（{{ last_report_on }} 上报），交{{ recipient }}
+    effective_from: 2022-09-26
+"""
+
+RATE_IN_CONDITION = RATE_IN_REASON.replace(
+    "when: county == 'qixian' and not exempt", "when: county == 'qixian' and investment_rate < 0.9")
+
+
+def rules_folder(tmp_path: Path, text: str) -> Path:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "weekly.yaml").write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_reports_read_only_by_reasons_are_loaded_only_for_the_projects_that_fire(
+        workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No condition reads a report fact, so the chunk query does not join the latest report;
+    one query loads it for the nine qixian projects the rule fires for (Q02 has a valid
+    reason), and the decisions are exactly those of a pass that loaded everything."""
+    publish_rules(workspace, rules_folder(tmp_path, RATE_IN_REASON))
+    build_ledger(workspace)
+    set_day(workspace, W41)
+    with statements(workspace.engine) as seen:
+        deferred = run_pass(workspace, "weekly", W41)
+    (chunk_query,) = {s for s in seen if "exemption" in s.lower()}  # run until a chunk is empty
+    assert "daily_report" not in chunk_query.lower()
+    assert len([s for s in seen if "daily_report" in s.lower()]) == 1
+    assert deferred.counts["subjects_project"] == 30
+    got = decisions_of(workspace.engine, deferred.run_id)
+    assert [key for _, key, *_ in got] == [
+        "Q01", "Q03", "Q04", "Q05", "Q06", "Q07", "Q08", "Q09", "Q10"]
+    # 960 of the 1,200 planned this year, reported on the pass's own Monday
+    assert {reason for *_, reason in got} == {"投资完成率 80.0%（2022-10-10 上报），交杞县人民政府"}
+    assert got[0][3]["investment_rate"] == pytest.approx(0.8)
+    assert got[0][3]["last_report_on"] == "2022-10-10"
+    monkeypatch.setattr(passes._PassRun, "_project_facts", lambda self: None)
+    full = run_pass(workspace, "weekly", W41, rerun=True)
+    assert decisions_of(workspace.engine, full.run_id) == got
+
+
+def test_reports_a_condition_reads_are_joined_to_the_chunk_query(
+        workspace: Workspace, tmp_path: Path) -> None:
+    publish_rules(workspace, rules_folder(tmp_path, RATE_IN_CONDITION))
+    build_ledger(workspace)
+    set_day(workspace, W41)
+    with statements(workspace.engine) as seen:
+        result = run_pass(workspace, "weekly", W41)
+    (chunk,) = {s for s in seen if "daily_report" in s.lower()}
+    assert "project.id >" in chunk  # the chunk query itself, and no other
+    # 960 of 1,200 is 80%: every qixian project, Q02 too (this rule does not ask for exempt)
+    assert result.counts["decisions"] == 10

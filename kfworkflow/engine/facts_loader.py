@@ -21,8 +21,10 @@ from kfworkflow.config.policies import Policies
 from kfworkflow.engine.history import History, PriorLight
 from kfworkflow.engine.project_query import (
     AFTER,
+    IDS,
     ProjectQuery,
     exemption_in_force,
+    latest_reports_query,
     problem_open,
     project_query,
 )
@@ -43,7 +45,7 @@ from kfworkflow.lifecycle.milestones import ADJUSTED, MilestoneLifecycle
 from kfworkflow.storage.driver_select import DriverSelect
 from kfworkflow.storage.engine_models import Assignment
 from kfworkflow.storage.models import DailyReport, Exemption, Problem, Project, ProjectMilestone
-from kfworkflow.storage.queries import keys_in
+from kfworkflow.storage.queries import keys_in, keys_value
 from kfworkflow.workcalendar import WorkCalendar
 
 CHUNK = 2000
@@ -55,9 +57,14 @@ Subject = tuple[str, Facts]
 class FactsLoader:
     def __init__(self, session: Session, policies: Policies, lifecycle: MilestoneLifecycle,
                  as_of: date, history: History, dimensions: Mapping[str, Sequence[str]], *,
-                 chunk: int = CHUNK, project_facts: frozenset[str] | None = None) -> None:
+                 chunk: int = CHUNK, project_facts: frozenset[str] | None = None,
+                 when_fired: frozenset[str] = frozenset()) -> None:
         """``project_facts``: the project facts anyone will read (None: all of them); the
-        sources that provide none of them are skipped, and their facts left out."""
+        sources that provide none of them are skipped, and their facts left out.
+        ``when_fired``: those of them read only for a project some rule fires for (by its
+        reason, route or recorded inputs, not by a condition). When that is every report fact
+        read, the chunk query does not join the latest report: ``complete`` adds the report
+        facts to the projects that need them."""
         self.session = session
         self.policies = policies
         self.lifecycle = lifecycle
@@ -74,13 +81,17 @@ class FactsLoader:
         self.with_reports = wanted is None or bool(wanted & REPORT_FACTS)
         self.with_exemptions = wanted is None or bool(wanted & EXEMPTION_FACTS)
         self.with_problems = wanted is None or bool(wanted & PROBLEM_FACTS)
+        # the report facts are read only for the projects the pass's rules fire for
+        self.reports_when_fired = (wanted is not None and self.with_reports
+                                   and wanted & REPORT_FACTS <= when_fired)
+        self._join_reports = self.with_reports and not self.reports_when_fired
         self.wanted = wanted
         self._unit_facts: dict[tuple[str, str, str], Facts] = {}
         # the ledger facts read, and the project columns to select
         self._ledger_facts = tuple(n for n in LEDGER_FACTS if wanted is None or n in wanted)
         self._columns = frozenset(
             (*self._ledger_facts,
-             *(("annual_investment", "planned_funds") if self.with_reports else ()),
+             *(("annual_investment", "planned_funds") if self._join_reports else ()),
              *(("state", "state_on") if self.with_milestones else ())))
         # the report facts read: their values when there is no report, and how each is computed
         # when there is one
@@ -89,6 +100,8 @@ class FactsLoader:
             [(n, f) for n, f in REPORT_COMPUTED.items() if wanted is None or n in wanted])
         # key → dimension → light before this pass, for the chunk last loaded
         self.prior_lights: Mapping[str, Mapping[str, PriorLight]] = {}
+        self._chunk_ids: dict[str, int] = {}  # code → id, of the chunk last loaded
+        self._reports_select: DriverSelect | None = None
 
     # projects ------------------------------------------------------------------------------
 
@@ -96,7 +109,7 @@ class FactsLoader:
         """(code, facts) of every project, ``chunk`` at a time, in id order."""
         dimensions = self.dimensions.get("project", ())
         query = project_query(
-            self.as_of, self.chunk, reports=self.with_reports, exemptions=self.with_exemptions,
+            self.as_of, self.chunk, reports=self._join_reports, exemptions=self.with_exemptions,
             problems=self.with_problems,
             lights={d: run for d, run in self.history.light_sources.items() if d in dimensions},
             project_columns=self._columns)
@@ -123,7 +136,7 @@ class FactsLoader:
         state_at, state_on_at = ((column["state"], column["state_on"]) if self.with_milestones
                                  else (0, 0))
         annual_at, funds_at = ((column["annual_investment"], column["planned_funds"])
-                               if self.with_reports else (0, 0))
+                               if query.report_at is not None else (0, 0))
         to_state_on = select_.converter(state_on_at)
         to_report_on = select_.converter(query.report_at) if query.report_at else None
         milestones = self._milestones(*span) if self.with_milestones else {}
@@ -145,7 +158,7 @@ class FactsLoader:
         no_streaks: dict[str, int] = {}
         ledger_names = self._ledger_facts
         ledger_values = values_at([column[n] for n in ledger_names])
-        report_none, report_computed = self._report
+        add_report = self._add_report
         with_milestones = self.with_milestones
         unit_facts, units_of = self._unit_facts, self._units_of
         out: list[Subject] = []
@@ -163,13 +176,8 @@ class FactsLoader:
                                      None if state_on is None else to_state_on(state_on),
                                      milestones.get(row[0], no_milestones))
             if to_report_on is not None and report_at is not None:
-                report = row[report_at:report_at + 4]
-                if report[0] is None:
-                    facts.update(report_none)
-                else:
-                    for fact, compute in report_computed:
-                        facts[fact] = compute(row[annual_at], row[funds_at], report,
-                                              to_report_on)
+                add_report(facts, row[annual_at], row[funds_at], row[report_at:report_at + 4],
+                           to_report_on)
             if exemption_at is not None:
                 reason = row[exemption_at]
                 facts["exempt"] = reason is not None
@@ -189,9 +197,37 @@ class FactsLoader:
                 for rule_id, streak_key in rule_streaks:
                     facts[streak_key] = fired.get(rule_id, 0)
             out.append((code, facts))
-        self.prior_lights = RowLights({row[code_at]: row for row in rows},
-                                       query.light_at, select_)
+        by_code = {row[code_at]: row for row in rows}
+        self.prior_lights = RowLights(by_code, query.light_at, select_)
+        if self.reports_when_fired:
+            self._chunk_ids = {code: row[0] for code, row in by_code.items()}
         return out
+
+    def complete(self, subjects: Sequence[Subject]) -> None:
+        """Add the report facts to ``subjects`` (projects of the chunk last loaded) when the
+        chunk query left them out (``reports_when_fired``): one query for all of them."""
+        if not self.reports_when_fired or not subjects:
+            return
+        connection = self.session.connection()
+        if self._reports_select is None:
+            self._reports_select = DriverSelect(
+                connection, latest_reports_query(self.as_of, connection.dialect.name))
+        select_ = self._reports_select
+        ids = {self._chunk_ids[code]: facts for code, facts in subjects}
+        to_report_on = select_.converter(3)
+        for row in select_.raw_rows(connection, {IDS: keys_value(connection.dialect.name,
+                                                                 sorted(ids))}):
+            self._add_report(ids[row[0]], row[1], row[2], row[3:7], to_report_on)
+
+    def _add_report(self, facts: Facts, annual: Any, funds: Any, report: Sequence[Any],
+                    to_report_on: Callable[[Any], Any]) -> None:
+        """The report facts read, from the report's ``REPORT_COLUMNS`` (all None: none)."""
+        report_none, report_computed = self._report
+        if report[0] is None:
+            facts.update(report_none)
+            return
+        for fact, compute in report_computed:
+            facts[fact] = compute(annual, funds, report, to_report_on)
 
     def _units_of(self, county: str, category: str, task_force: str) -> Facts:
         found = self._unit_facts.get((county, category, task_force))

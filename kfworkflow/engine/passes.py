@@ -50,7 +50,7 @@ from kfworkflow.engine.workspace import Workspace
 from kfworkflow.errors import PassBusyError
 from kfworkflow.evaluate.decision import Decision
 from kfworkflow.evaluate.env import PassEnv
-from kfworkflow.evaluate.run import evaluate
+from kfworkflow.evaluate.run import evaluate, firing
 from kfworkflow.rules.facts import AGGREGATE_KINDS
 from kfworkflow.storage import rule_store
 from kfworkflow.storage.bulk import bulk_insert
@@ -228,7 +228,8 @@ class _PassRun:
         self.history = History(runs, kind, as_of, self._light_kinds(), self._streak_rules())
         self.loader = FactsLoader(session, self.policies, compiled.lifecycle, as_of,
                                   self.history, self._history_dimensions(),
-                                  project_facts=self._project_facts(), **(
+                                  project_facts=self._project_facts(),
+                                  when_fired=self._project_facts_when_fired(), **(
                                       {"chunk": chunk} if chunk else {}))
         self.units = Units(self.policies)
         self.counts: Counter[str] = Counter()
@@ -278,6 +279,13 @@ class _PassRun:
             names.update(f"streak.{rule.spec.id}" for rule in group.rules)
         return frozenset(names)
 
+    def _project_facts_when_fired(self) -> frozenset[str]:
+        """The project facts no condition of this pass reads: needed only for the projects
+        some rule fires for."""
+        groups = self.ruleset.plan(self.kind, "project", self.as_of)
+        read = {name for group in groups for name in group.reads}
+        return frozenset(read - {name for group in groups for name in group.condition_reads})
+
     def _needs_metrics(self) -> bool:
         kinds = set(self.ruleset.subject_kinds(self.kind))
         return self.kind in ("daily", "monthly") or bool(kinds & set(AGGREGATE_KINDS))
@@ -323,6 +331,10 @@ class _PassRun:
                         ) -> dict[str, str | None]:
         """Evaluate, log, light, streak and act on one chunk; returns key → overall colour."""
         self.counts[f"subjects_{subject_kind}"] += len(subjects)
+        if subject_kind == "project" and self.loader.reports_when_fired:
+            # no metrics read these subjects: keep those a rule fires for, with their reports
+            subjects = firing(self.ruleset, self.kind, subject_kind, subjects, self.env)
+            self.loader.complete(subjects)
         by_key = dict(subjects)
         fired: list[tuple[Decision, Appended]] = []
         for decision in evaluate(self.ruleset, self.kind, subject_kind, subjects, self.env):

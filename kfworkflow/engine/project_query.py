@@ -18,6 +18,7 @@ from sqlmodel import col
 
 from kfworkflow.storage.engine_models import SubjectLight
 from kfworkflow.storage.models import DailyReport, Exemption, Problem, Project
+from kfworkflow.storage.queries import keys_param
 
 PROJECT_COLUMNS = ("id", "code", "name", "category", "batch", "county", "task_force",
                    "responsible_unit", "responsible_person", "owner_unit", "total_investment",
@@ -27,6 +28,7 @@ KEY_COLUMNS = ("id", "code", "category", "county", "task_force")
 REPORT_COLUMNS = ("report_on", "completed_investment", "funds_arrived", "funds_disbursed")
 LIGHT_COLUMNS = ("color", "streak", "since_on")
 AFTER = "after_id"
+IDS = "project_ids"
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,16 @@ def project_query(as_of: date, chunk: int, *, reports: bool, lights: Mapping[str
                  .order_by(project.c.id).limit(chunk))
     return ProjectQuery(statement, {name: i for i, name in enumerate(names)}, report_at,
                         light_at, exemption_at, problems_at)
+
+
+def latest_reports_query(as_of: date, dialect: str) -> Select[Any]:
+    """Of the projects whose ids are bound to ``IDS`` (see ``keys_value``): the id, annual
+    investment and planned funds, then ``REPORT_COLUMNS`` of the latest report as the chunk
+    query joins it — for a pass that reads reports only for the projects its rules fire for."""
+    project = Project.__table__  # type: ignore[attr-defined]
+    statement = select(project.c.id, project.c.annual_investment, project.c.planned_funds)
+    statement, _ = _join_latest_report(statement.select_from(project), project, as_of)
+    return statement.where(keys_param(project.c.id, IDS, dialect, integers=True))
 
 
 def _join_latest_report(statement: Select[Any], project: Any, as_of: date

@@ -65,6 +65,21 @@ def group_function(ruleset: RuleSet, group: Group, subject_kind: str) -> GroupFu
     return found
 
 
+def fires_function(ruleset: RuleSet, group: Group, subject_kind: str) -> GroupFunction:
+    """``fn(key, facts, env)``: whether any rule of ``group`` fires for the subject — its
+    conditions only (and the lets they use), no decision built (cached per rule-set revision).
+    A subject for which it is false gets no decision from ``group_function``."""
+    key = ("fires", ruleset.revision, subject_kind, group.id, group.hit,
+           group.condition_reads, tuple(rule.id for rule in group.rules))
+    found = _CACHE.get(key)
+    if found is None:
+        if len(_CACHE) > 512:
+            _CACHE.clear()
+        found = _CACHE[key] = _GroupBuilder(ruleset, group, subject_kind).build(
+            conditions_only=True)
+    return found
+
+
 def group_source(ruleset: RuleSet, group: Group, subject_kind: str) -> str:
     """The Python that ``group_function`` compiles, for reading and tests."""
     return ast.unparse(_GroupBuilder(ruleset, group, subject_kind).module())
@@ -96,11 +111,19 @@ class _GroupBuilder:
             **{f"_ds{index}": DECISION_SETTERS[name] for index, name in enumerate(DECISION_FIELDS)},
         }
 
-    def build(self) -> GroupFunction:
-        module = self.module()
+    def build(self, *, conditions_only: bool = False) -> GroupFunction:
+        module = self.conditions_module() if conditions_only else self.module()
         namespace = {**self.namespace, **self.code.constants}
-        name = f"group:{self.subject_kind}:{self.group.id}"
+        name = f"{'fires' if conditions_only else 'group'}:{self.subject_kind}:{self.group.id}"
         return function_from_module(module, name, namespace)
+
+    def conditions_module(self) -> ast.Module:
+        """``if <condition of rule 1>: return True`` … ``return False``."""
+        body: list[ast.stmt] = self.code.prologue()
+        for index in range(len(self.group.rules)):
+            body.append(ast.If(self.code.condition(index), [ast.Return(ast.Constant(True))], []))
+        body.append(ast.Return(ast.Constant(False)))
+        return function_module(_PARAMS, body)
 
     def module(self) -> ast.Module:
         body: list[ast.stmt] = self.code.prologue()

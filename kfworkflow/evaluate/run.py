@@ -12,17 +12,18 @@ which replay and explain use through ``evaluate_group``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from kfworkflow.evaluate.decide import Ladder, decide, extras_for
 from kfworkflow.evaluate.decision import Decision
 from kfworkflow.evaluate.env import PassEnv
-from kfworkflow.evaluate.fastpath import group_function
+from kfworkflow.evaluate.fastpath import fires_function, group_function
 from kfworkflow.rules.ruleset import Group, RuleSet
 
 Facts = Mapping[str, Any]
+SubjectT = TypeVar("SubjectT", bound=tuple[str, Facts])
 
-__all__ = ["decide", "evaluate", "evaluate_group"]
+__all__ = ["decide", "evaluate", "evaluate_group", "firing"]
 
 
 def evaluate(
@@ -50,6 +51,17 @@ def evaluate(
                     yield decision
             else:
                 yield from function(key, facts, env)
+
+
+def firing(ruleset: RuleSet, pass_kind: str, subject_kind: str, subjects: Iterable[SubjectT],
+           env: PassEnv) -> list[SubjectT]:
+    """The subjects for which some rule in force fires: those ``evaluate`` gives a decision
+    for. Only the conditions are evaluated, so a subject need not have the facts that only a
+    firing rule's reason, route or recorded inputs read (see ``Group.condition_reads``)."""
+    plan = ruleset.plan(pass_kind, subject_kind, env.as_of)
+    functions = [fires_function(ruleset, g, subject_kind) for g in plan]
+    return [subject for subject in subjects
+            if any(function(subject[0], subject[1], env) for function in functions)]
 
 
 def _evaluate_reference(ruleset: RuleSet, plan: tuple[Group, ...], subject_kind: str,

@@ -40,6 +40,9 @@ class CompiledRule:
     reason: ReasonTemplate
     when_node: Any
     let_nodes: tuple[tuple[str, Any], ...]
+    # the facts its condition reads, through the lets it uses too: all a subject needs to know
+    # whether the rule fires (the rest of ``reads`` only once it has)
+    condition_reads: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -58,6 +61,7 @@ class Group:
     hit: str
     rules: tuple[CompiledRule, ...]
     reads: tuple[str, ...]  # every fact any rule of the group reads: what replay needs
+    condition_reads: tuple[str, ...] = ()  # what any rule's condition reads
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,8 @@ class RuleSet:
         plan = tuple(
             Group(gid, self.groups[gid].hit if gid in self.groups else "collect",
                   tuple(sorted(rules, key=lambda r: (r.spec.priority, r.id))),
-                  tuple(sorted({name for rule in rules for name in rule.reads})))
+                  tuple(sorted({name for rule in rules for name in rule.reads})),
+                  tuple(sorted({name for rule in rules for name in rule.condition_reads})))
             for gid, rules in groups.items()
         )
         if len(self._plans) < 1024:
@@ -303,6 +308,7 @@ def _compile_rule(spec: RuleSpec, source: RuleSource, policies: Policies,
         reason=reason,
         when_node=when_node,
         let_nodes=tuple(let_nodes),
+        condition_reads=tuple(sorted(references(inlined))),
     )
 
 

@@ -185,8 +185,31 @@ def project_history(session: Session, project: Project) -> list[dict[str, Any]]:
 def keys_in(session: Session, column: Any, keys: Sequence[Any]) -> Any:
     """``column IN keys`` with ONE bound parameter (a JSON array on SQLite, an array on
     PostgreSQL): thousands of keys per chunk compile and bind in microseconds."""
-    if session.get_bind().dialect.name == "postgresql":
-        element = Integer() if keys and isinstance(keys[0], int) else String()
-        return column == any_(bindparam(None, list(keys), type_=ARRAY(element)))
-    values = func.json_each(json.dumps(list(keys), ensure_ascii=False)).table_valued("value")
+    dialect = session.get_bind().dialect.name
+    integers = bool(keys) and isinstance(keys[0], int)
+    return _in_param(column, bindparam(None, keys_value(dialect, keys),
+                                       type_=_param_type(dialect, integers)), dialect)
+
+
+def keys_param(column: Any, name: str, dialect: str, *, integers: bool) -> Any:
+    """``column IN`` the keys bound later to parameter ``name`` (as ``keys_value``), for a
+    statement compiled once and run many times."""
+    return _in_param(column, bindparam(name, type_=_param_type(dialect, integers)), dialect)
+
+
+def keys_value(dialect: str, keys: Sequence[Any]) -> Any:
+    """The value of a ``keys_param`` parameter."""
+    return list(keys) if dialect == "postgresql" else json.dumps(list(keys), ensure_ascii=False)
+
+
+def _param_type(dialect: str, integers: bool) -> Any:
+    if dialect == "postgresql":
+        return ARRAY(Integer() if integers else String())
+    return String()
+
+
+def _in_param(column: Any, param: Any, dialect: str) -> Any:
+    if dialect == "postgresql":
+        return column == any_(param)
+    values = func.json_each(param).table_valued("value")
     return column.in_(select(values.c.value))
