@@ -220,6 +220,18 @@ def test_an_empty_part_says_so_and_an_ampersand_prints(tmp_path: Path) -> None:
     assert load_workbook(path).worksheets[0].oddHeader.left.text.startswith("R&&D 周交办单")
 
 
+def test_no_units_print_as_the_list_prints_them(tmp_path: Path) -> None:
+    """An item with no co-operating unit: an em dash in the workbook, as in the printed list
+    (one formatting function serves both)."""
+    item = dataclasses.replace(NEW_ITEMS[0], cooperating_units=())
+    doc = dataclasses.replace(weekly_list(), items=(item,))
+    path = write_document(doc, "xlsx", tmp_path / "weekly.xlsx")
+    [_, row] = rows(path, 1, 3)
+    assert (row[9], row[10]) == ("杞县人民政府", "—")
+    markdown = Renderer("zh").document(doc, "md")
+    assert f"| 杞县人民政府 | — | {item.responsible_person} |" in markdown
+
+
 def test_formula_looking_user_text_is_neutralised(tmp_path: Path) -> None:
     item = dataclasses.replace(NEW_ITEMS[0], project_name="=HYPERLINK(\"http://x\",\"y\")",
                                problem="+86 13800000000", reason="-1+1", progress="@SUM(A1)")

@@ -50,6 +50,18 @@ def day(value: date | None) -> str:
     return DASH if value is None else value.isoformat()
 
 
+def unit_names(values: Iterable[str] | None, t: Mapping[str, str]) -> str:
+    """Units in a cell: ``市发展改革委、市重点办``, an em dash for none."""
+    listed = [v for v in values or () if v]
+    return t["list_sep"].join(listed) if listed else DASH
+
+
+def dimension_names(names: Iterable[str], t: Mapping[str, str]) -> str:
+    """What a project is lit for: ``开工、资金`` — or ``t.light_none`` for nothing."""
+    listed = [t.get(f"dimension_{name}", name) for name in names]
+    return t["list_sep"].join(listed) if listed else t["light_none"]
+
+
 def markdown_text(value: str) -> str:
     """User text made inert in a Markdown table cell: specials backslash-escaped, HTML
     entities for ``& < >`` (Markdown viewers render raw HTML), one line."""
@@ -88,20 +100,17 @@ def build_filters(lang: str) -> dict[str, Callable[..., Any]]:
     def period_label(kind: str, period: str) -> str:
         return format_period(t, kind, period)
 
-    def units(values: Iterable[str] | None) -> str:
-        listed = [v for v in values or () if v]
-        return ("、" if lang == "zh" else ", ").join(listed) if listed else DASH
-
     def fmt(message: str, **values: Any) -> str:
         return message.format(**values)
 
     return {
         "pct": pct, "pp": pp, "num": num, "signed": signed, "day": day,
         "long_date": long_date, "short_date": short_date, "week_label": week_label,
-        "period_label": period_label, "units": units, "fmt": fmt,
+        "period_label": period_label, "units": lambda values: unit_names(values, t), "fmt": fmt,
         "light": label("light"), "level": label("level"), "status": label("status"),
         "outcome": label("outcome"), "metric": lambda name: t.get(name, name),
         "event_kind": label("event"),
+        "dimensions": lambda names: dimension_names(names, t),
     }
 
 

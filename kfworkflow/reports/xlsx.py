@@ -30,7 +30,14 @@ from kfworkflow.reports.context import (
     WeeklyList,
     WeeklyReview,
 )
-from kfworkflow.reports.filters import build_filters, day, format_period, pct
+from kfworkflow.reports.filters import (
+    build_filters,
+    day,
+    dimension_names,
+    format_period,
+    pct,
+    unit_names,
+)
 from kfworkflow.reports.messages import messages
 
 PERCENT = "0.0%"
@@ -221,8 +228,7 @@ def _assignment_columns(t: Mapping[str, str]) -> list[Column]:
         "deadline_on", "days_overdue", "status", "project_light", "reason", "progress")]
 
 
-def _assignment_values(item: AssignmentRow, t: Mapping[str, str], separator: str
-                       ) -> list[object]:
+def _assignment_values(item: AssignmentRow, t: Mapping[str, str]) -> list[object]:
     level = t.get(f"level_{item.level}", item.level)
     if item.escalated_from:
         earlier = t.get(f"level_{item.escalated_from}", item.escalated_from).lower()
@@ -231,7 +237,7 @@ def _assignment_values(item: AssignmentRow, t: Mapping[str, str], separator: str
             item.category_name, item.county_name,
             item.problem if item.problem is not None else t["project_as_subject"],
             item.problem_type_name, level,
-            separator.join(item.lead_units), separator.join(item.cooperating_units),
+            unit_names(item.lead_units, t), unit_names(item.cooperating_units, t),
             item.responsible_person, item.deadline_on, item.days_overdue,
             t.get(f"status_{item.status}", item.status), _light(item.light, t), item.reason,
             item.progress]
@@ -259,7 +265,7 @@ def _outcome(reviewed: ReviewedAssignment, t: Mapping[str, str]) -> str:
                                            deadline=day(now.deadline_on))
 
 
-def _lagging_values(p: LaggingProject, t: Mapping[str, str], separator: str) -> list[object]:
+def _lagging_values(p: LaggingProject, t: Mapping[str, str]) -> list[object]:
     """A slow project's row: the milestone columns only for a late milestone, what is lit only
     for the projects lit for something else than milestones or investment."""
     late = p.lag == "milestone"
@@ -268,21 +274,19 @@ def _lagging_values(p: LaggingProject, t: Mapping[str, str], separator: str) -> 
             p.responsible_unit, p.milestone_name if late else None,
             p.planned_on if late else None, p.lag_days if late else None,
             p.investment_completion_rate, p.pro_rata_gap_pp,
-            separator.join(t.get(f"dimension_{d}", d) for d in p.light_dimensions)
-            if other else None,
+            dimension_names(p.light_dimensions, t) if other else None,
             p.disbursement_rate if other else None, _light(p.light, t)]
 
 
 def _weekly(doc: WeeklyList, t: Mapping[str, str]) -> list[XlsxSheet]:
-    separator = t["list_sep"]
     columns = _assignment_columns(t)
     review = _sheet(
         t["sheet_review"], [Column(t["outcome"]), *columns],
-        [[_outcome(r, t), *_assignment_values(r.item, t, separator)]
+        [[_outcome(r, t), *_assignment_values(r.item, t)]
          for r in doc.review.items],
         [t["part_review"], review_summary(doc.review, t)])
     new = _sheet(t["sheet_new"], columns,
-                 [_assignment_values(i, t, separator) for i in doc.items],
+                 [_assignment_values(i, t) for i in doc.items],
                  [t["part_new"], *([] if doc.items else [t["none_listed"]])])
     ordered = [p for lag in LAGS for p in doc.lagging if p.lag == lag]
     lagging = _sheet(
@@ -293,7 +297,7 @@ def _weekly(doc: WeeklyList, t: Mapping[str, str]) -> list[XlsxSheet]:
          Column(t["lag_days"], COUNT), Column(t["investment_completion_rate"], PERCENT),
          Column(t["pro_rata_gap"], POINTS), Column(t["light_dimensions"]),
          Column(t["disbursement_rate"], PERCENT), Column(t["light"])],
-        [_lagging_values(p, t, separator) for p in ordered],
+        [_lagging_values(p, t) for p in ordered],
         [t["part_lagging"], *(t[f"lag_{lag}_note"] for lag in LAGS),
          *([] if doc.lagging else [t["none_listed"]])])
     return [review, new, lagging]
