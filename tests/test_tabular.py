@@ -587,7 +587,7 @@ def test_a_failed_write_names_the_file_and_leaves_the_old_one(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The rename that replaces the file fails (a full disk, a read-only share): the error
     names the file and the reason, the existing file is as it was, no temporary is left."""
-    import kfworkflow.ledger.tabular_write as writing
+    import kfworkflow.files as writing
 
     path = tmp_path / "export.csv"
     write_csv(path, ["code"], [["P1"]])
@@ -605,7 +605,7 @@ def test_a_failed_write_names_the_file_and_leaves_the_old_one(
 
 
 def test_a_writer_that_raises_leaves_no_temporary_file(tmp_path: Path) -> None:
-    from kfworkflow.ledger.tabular_write import atomic_write
+    from kfworkflow.files import atomic_write
 
     def broken(handle: object) -> None:
         raise RuntimeError("the workbook could not be built")

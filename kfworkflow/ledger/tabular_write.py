@@ -9,21 +9,20 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 import re
-import secrets
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # openpyxl is imported on first use: it costs ~0.3 s at every CLI start
     from openpyxl.worksheet.worksheet import Worksheet
 
 from kfworkflow.errors import InputError
+from kfworkflow.files import atomic_write
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@")
 FORMULA_CONTROL_TRIGGERS = ("\t", "\r")
@@ -272,24 +271,3 @@ def _display_width(value: object) -> float:
 
 def _char_width(ch: str) -> int:
     return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-
-
-def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Write a temp file beside ``path`` and rename it over ``path`` (atomic on one volume)."""
-    directory = path.parent
-    if not directory.is_dir():
-        raise InputError(f"{path}: cannot write: folder {directory} does not exist")
-    temporary = directory / f".{path.name}.{secrets.token_hex(4)}.tmp"
-    try:
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(descriptor, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise

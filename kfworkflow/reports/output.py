@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kfworkflow.errors import InputError
-from kfworkflow.ledger.tabular_write import atomic_write
+from kfworkflow.files import atomic_write
 from kfworkflow.reports.context import Document
 from kfworkflow.reports.render import Renderer
 from kfworkflow.reports.xlsx import write_document_xlsx
