@@ -21,8 +21,16 @@ Each error message names what was wrong, where, and what was expected.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+
+def did_you_mean(word: Any, options: Iterable[Any], *, cutoff: float = 0.6) -> str | None:
+    """The hint naming the option closest to a misspelt ``word``, if one is close enough."""
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=cutoff)
+    return f"did you mean {close[0]!r}?" if close else None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ Policy staff edit YAML by hand, so every mistake must come back as
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,7 +16,7 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from kfworkflow.errors import Finding
+from kfworkflow.errors import Finding, did_you_mean
 
 Path_ = tuple[Any, ...]
 
@@ -226,11 +225,6 @@ def _describe(schema: Mapping[str, Any]) -> str:
     return " or ".join(_TYPE_WORDS.get(k, k) for k in kinds)
 
 
-def _suggest(value: Any, options: Iterable[Any]) -> str | None:
-    close = difflib.get_close_matches(str(value), [str(o) for o in options], n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
-
-
 def validate(doc: Located, schema: Mapping[str, Any]) -> list[Finding]:
     """Check ``doc`` against a JSON Schema; every violation becomes a located finding."""
     validator = Draft202012Validator(schema, format_checker=FormatChecker())
@@ -262,7 +256,7 @@ def _to_findings(doc: Located, error: ValidationError) -> list[Finding]:
         allowed = list((schema.get("properties") or {}).keys())
         unknown = [k for k in error.instance if k not in allowed]
         return [at((*path, k), "KFW-Y003", f"unknown key {k!r}",
-                   _suggest(k, allowed) or (f"allowed keys: {', '.join(allowed)}"
+                   did_you_mean(k, allowed) or (f"allowed keys: {', '.join(allowed)}"
                                             if allowed else None), key=True)
                 for k in unknown]
     if kind == "required":
@@ -277,7 +271,7 @@ def _to_findings(doc: Located, error: ValidationError) -> list[Finding]:
     if kind == "enum":
         choices = list(error.validator_value)
         return [at(path, "KFW-Y006", f"{error.instance!r} is not allowed here; expected one of "
-                   f"{', '.join(str(c) for c in choices)}", _suggest(error.instance, choices))]
+                   f"{', '.join(str(c) for c in choices)}", did_you_mean(error.instance, choices))]
     if kind == "const":
         return [at(path, "KFW-Y006", f"{error.instance!r} is not allowed here; expected "
                    f"{error.validator_value!r}")]
@@ -299,7 +293,7 @@ def _bad_key(doc: Located, path: Path_, error: ValidationError) -> list[Finding]
     key = error.instance
     if error.validator == "enum":
         choices = [str(c) for c in error.validator_value]
-        hint = _suggest(key, choices) or f"allowed keys: {', '.join(choices)}"
+        hint = did_you_mean(key, choices) or f"allowed keys: {', '.join(choices)}"
         return [Finding("KFW-Y003", f"unknown key {key!r}", file=doc.file, line=line, col=col,
                         hint=hint)]
     return [Finding("KFW-Y007", f"{key!r} is not a valid key", file=doc.file, line=line, col=col,

@@ -5,7 +5,6 @@ Every finding is located (``file:line:col``) and all are collected in one pass.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -17,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kfworkflow.config.schema import POLICIES_SCHEMA
-from kfworkflow.errors import Finding, RuleCheckError
+from kfworkflow.errors import Finding, RuleCheckError, did_you_mean
 from kfworkflow.yamlsource import Located, load_yaml, validate
 
 LEVEL_ORDER = ("county", "city", "province")
@@ -254,7 +253,7 @@ def _cross_check(doc: Located) -> list[Finding]:
                 path = ("targets", i, "category", j) if isinstance(named, list) else (
                     "targets", i, "category")
                 at(path, "KFW-P007", f"target {target['id']} names unknown category {name!r}",
-                   _did_you_mean(name, categories))
+                   _known_hint(name, categories))
     schedules = _section(data, "schedules")
     for kind in ("daily", "weekly", "monthly"):
         cron = _text(schedules.get(kind))
@@ -270,9 +269,8 @@ def _cross_check(doc: Located) -> list[Finding]:
     return out
 
 
-def _did_you_mean(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
+def _known_hint(name: str, known: list[str]) -> str:
+    return did_you_mean(name, known) or f"known: {', '.join(known)}"
 
 
 def _check_category(at: Callable[..., None], i: int, category: dict[str, Any],
@@ -281,7 +279,7 @@ def _check_category(at: Callable[..., None], i: int, category: dict[str, Any],
     if isinstance(task_force, str) and task_force not in task_forces:
         at(("categories", i, "task_force"), "KFW-P004",
            f"category {category['id']} names unknown task force {task_force!r}",
-           _did_you_mean(task_force, task_forces))
+           _known_hint(task_force, task_forces))
     path = category.get("path")
     if not isinstance(path, list):
         return
@@ -293,7 +291,7 @@ def _check_category(at: Callable[..., None], i: int, category: dict[str, Any],
         elif isinstance(milestone, str) and milestone not in milestones:
             at(("categories", i, "path", j), "KFW-P005",
                f"category {category['id']} uses unknown milestone {milestone!r}",
-               _did_you_mean(milestone, list(milestones)))
+               _known_hint(milestone, list(milestones)))
     if len(set(map(str, path))) != len(path):
         at(("categories", i, "path"), "KFW-P005",
            f"category {category['id']} lists a milestone twice")

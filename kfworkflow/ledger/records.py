@@ -6,14 +6,13 @@ touches the database, so a file with any finding can be refused before anything 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
-from kfworkflow.errors import Finding
+from kfworkflow.errors import Finding, did_you_mean
 from kfworkflow.ledger.cells import CellError, parse_date, parse_number, parse_text
 from kfworkflow.ledger.columns import Column, HeaderMap
 from kfworkflow.ledger.tabular import Row, Sheet
@@ -109,11 +108,6 @@ def _lookup(items: Iterable[Any], value: str) -> Any | None:
     return None
 
 
-def _did_you_mean(value: str, options: Iterable[str]) -> str | None:
-    close = difflib.get_close_matches(value, list(options), n=1, cutoff=0.5)
-    return f"did you mean {close[0]!r}?" if close else None
-
-
 class RowReader:
     """Reads typed values from one row and records located findings for the bad ones."""
 
@@ -183,7 +177,7 @@ class RowReader:
                 c.name for c in self.vocabulary.categories
             ]
             findings.append(self._finding(row, column, "KFW-L004", f"unknown category {value!r}",
-                                          _did_you_mean(value, names) or
+                                          did_you_mean(value, names, cutoff=0.5) or
                                           "categories are listed in policies.yaml"))
             return None
         return found
@@ -193,7 +187,7 @@ class RowReader:
         if found is None:
             names = [c.name for c in self.vocabulary.counties]
             findings.append(self._finding(row, column, "KFW-L005", f"unknown county {value!r}",
-                                          _did_you_mean(value, names) or
+                                          did_you_mean(value, names, cutoff=0.5) or
                                           "counties are listed in policies.yaml"))
             return None
         return found.id
@@ -204,7 +198,7 @@ class RowReader:
                 return milestone
         labels = list(self.vocabulary.milestones.values())
         findings.append(self._finding(row, column, "KFW-L009", f"unknown milestone {value!r}",
-                                      _did_you_mean(value, labels)
+                                      did_you_mean(value, labels, cutoff=0.5)
                                       or "milestones are listed in policies.yaml"))
         return None
 

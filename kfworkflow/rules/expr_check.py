@@ -11,11 +11,10 @@ argument count, KFW-E005 type mismatch, KFW-E006 bad history argument.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kfworkflow.errors import Finding
+from kfworkflow.errors import Finding, did_you_mean
 from kfworkflow.rules.expr_ast import (
     ORDERING_OPS,
     Arithmetic,
@@ -147,11 +146,6 @@ def history_literal(call: Call) -> str | None:
 
 def history_field(func: str, literal: str) -> str:
     return f"{HISTORY_FUNCTIONS[func][0]}.{literal}"
-
-
-def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
-    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f"did you mean '{matches[0]}'?" if matches else None
 
 
 

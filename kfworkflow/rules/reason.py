@@ -15,6 +15,8 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
+from kfworkflow.errors import did_you_mean
+
 EXTRA_NAMES = ("as_of", "today", "recipient", "deadline_on", "level", "level_name", "rule_title")
 
 
@@ -136,13 +138,13 @@ def check_template(source: str, names: Iterable[str]) -> list[ReasonIssue]:
     for node in tree.find_all(nodes.Name):
         if node.ctx == "load" and node.name not in tops and not _is_loop_var(tree, node.name):
             issues.append(ReasonIssue(f"reason template uses undefined variable {node.name!r}",
-                                      node.lineno, _suggest(node.name, tops)))
+                                      node.lineno, did_you_mean(node.name, tops)))
     for path, line in _dotted_reads(tree):
         if path[0] in tops and ".".join(path) not in known and not any(
                 k.startswith(".".join(path) + ".") for k in known):
             issues.append(ReasonIssue(
                 f"reason template uses undefined variable {'.'.join(path)!r}", line,
-                _suggest(".".join(path), known)))
+                did_you_mean(".".join(path), known)))
     return issues
 
 
@@ -152,13 +154,6 @@ def template_reads(source: str) -> set[str]:
     names = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
     names |= {".".join(path) for path, _ in _dotted_reads(tree)}
     return names
-
-
-def _suggest(name: str, options: Iterable[str]) -> str | None:
-    import difflib
-
-    close = difflib.get_close_matches(name, sorted(options), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
 
 
 def _is_loop_var(tree: nodes.Template, name: str) -> bool:

@@ -8,7 +8,6 @@ the same content always gets the same revision.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
@@ -19,7 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from kfworkflow.config.policies import Policies
-from kfworkflow.errors import Finding, RuleCheckError
+from kfworkflow.errors import Finding, RuleCheckError, did_you_mean
 from kfworkflow.rules.expr_check import FieldSchema, check, references
 from kfworkflow.rules.expr_compile import compile_expr
 from kfworkflow.rules.expr_parse import ExprSyntaxError, parse
@@ -172,26 +171,22 @@ def _at(spec: RuleSpec, code: str, message: str, *path: Any, hint: str | None = 
                    line=line, col=col, hint=hint)
 
 
-def _suggest(value: str, options: Iterable[str]) -> str | None:
-    close = difflib.get_close_matches(value, sorted(options), n=1, cutoff=0.5)
-    return f"did you mean {close[0]!r}?" if close else None
-
-
 def _check_outcome(spec: RuleSpec, source: RuleSource, policies: Policies) -> list[Finding]:
     out: list[Finding] = []
     then = spec.then
     if spec.group is not None and spec.group not in source.groups:
         out.append(_at(spec, "KFW-R004", f"unknown group {spec.group!r}", "group",
-                       hint=_suggest(spec.group, source.groups) or "declare it under groups:"))
+                       hint=did_you_mean(spec.group, source.groups, cutoff=0.5)
+                       or "declare it under groups:"))
     if then.light and then.light[0] not in source.dimensions:
         out.append(_at(spec, "KFW-R006", f"unknown light dimension {then.light[0]!r}", "then",
                        "light", "dimension",
-                       hint=_suggest(then.light[0], source.dimensions)
+                       hint=did_you_mean(then.light[0], source.dimensions, cutoff=0.5)
                        or "declare it under dimensions:"))
     actions = [a.id for a in policies.actions]
     if then.action and then.action not in actions:
         out.append(_at(spec, "KFW-R007", f"unknown action {then.action!r}", "then", "action",
-                       hint=_suggest(then.action, actions)
+                       hint=did_you_mean(then.action, actions, cutoff=0.5)
                        or f"actions in policies.yaml: {', '.join(actions)}"))
     levels = [level.level for level in policies.ladder]
     if then.route_level == "subject":
