@@ -204,3 +204,31 @@ def test_bulk_insert_stores_values_exactly_as_sqlalchemy_does(workspace: Workspa
     assert stored[1][1:] == ("2022-11-28", "=x")
     assert stored[1][0].startswith("2022-11-21 10:00:00")  # 18:00 in Beijing is 10:00 UTC
     assert back == datetime(2022, 11, 21, 10, tzinfo=UTC)
+
+
+def test_reserved_ids_are_the_next_ones_and_later_inserts_follow_them(
+        workspace: Workspace) -> None:
+    """A pass gives new assignments their ids up front: 3 and 4 after the two rows there; an
+    insert that lets the database choose then gets 5, not a clash (the PostgreSQL sequence
+    moved on)."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table, insert
+
+    from kfworkflow.storage.bulk import bulk_insert, reserve_ids
+
+    table = Table(f"ids_probe_{uuid.uuid4().hex[:8]}", MetaData(),
+                  Column("id", Integer, primary_key=True), Column("note", String(20)))
+    engine = workspace.ready_engine()
+    table.create(engine)
+    try:
+        with write_session(engine) as session:
+            session.execute(insert(table), [{"note": "a"}, {"note": "b"}])
+            assert reserve_ids(session, table, 0) == []
+            ids = reserve_ids(session, table, 2)
+            bulk_insert(session, table, [{"id": i, "note": "reserved"} for i in ids])
+            session.execute(insert(table), [{"note": "later"}])
+            stored = session.execute(select(table.c.id, table.c.note).order_by(table.c.id)).all()
+    finally:
+        table.drop(engine)
+    assert ids == [3, 4]
+    assert [tuple(r) for r in stored] == [(1, "a"), (2, "b"), (3, "reserved"), (4, "reserved"),
+                                          (5, "later")]

@@ -13,16 +13,19 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Select, Table, bindparam, select
 from sqlmodel import Session, col
 
 from kfworkflow.engine.assignments import last_sequence, week_prefix
 from kfworkflow.evaluate.decision import Decision
 from kfworkflow.lifecycle.assignments import CLOSED_OUT, LIFECYCLE, NEW, OVERDUE
-from kfworkflow.storage.bulk import bulk_insert
+from kfworkflow.storage.bulk import bulk_insert, reserve_ids
 from kfworkflow.storage.decision_log import Appended
+from kfworkflow.storage.driver_select import DriverSelect
 from kfworkflow.storage.engine_models import Assignment, AssignmentEvent
-from kfworkflow.storage.queries import keys_in
+from kfworkflow.storage.queries import keys_in, keys_param, keys_value
+
+_KIND, _KEYS = "subject_kind", "subject_keys"
 
 
 class AssignmentWriter:
@@ -40,6 +43,7 @@ class AssignmentWriter:
         self.actor = actor
         self.counts = counts
         self._next_number: dict[str, int] = {}
+        self._items_select: DriverSelect | None = None
 
     def assign(self, subject_kind: str, fired: Sequence[tuple[Decision, Appended]],
                 facts: Mapping[str, Mapping[str, Any]]) -> None:
@@ -49,13 +53,7 @@ class AssignmentWriter:
         keys = sorted({d.subject_key for d, _ in routed})
         existing: dict[tuple[str, str], list[tuple[int, str, str, int | None, int | None]]] = (
             defaultdict(list))
-        for found in self.session.execute(
-                select(col(Assignment.id), col(Assignment.subject_key), col(Assignment.rule_id),
-                       col(Assignment.status), col(Assignment.level), col(Assignment.parent_id),
-                       col(Assignment.pass_run_id))
-                .where(col(Assignment.subject_kind) == subject_kind,
-                       keys_in(self.session, col(Assignment.subject_key), keys))
-                .order_by(col(Assignment.id))):
+        for found in self._items_of(subject_kind, keys):
             item_id, key, rule_id, status, level, parent_id, run_id = found
             existing[(key, rule_id)].append((item_id, status, level, parent_id, run_id))
         rows: list[dict[str, Any]] = []
@@ -90,13 +88,13 @@ class AssignmentWriter:
             return
         self.session.flush()
         table: Table = Assignment.__table__  # type: ignore[attr-defined]
-        # one executemany, then the ids by number (RETURNING in parameter order would make
-        # SQLAlchemy send one INSERT per row on SQLite)
+        # ids up front, so that one executemany writes the items and their events need no
+        # read-back (RETURNING in parameter order would be one INSERT per row on SQLite)
+        for row, item_id in zip(rows, reserve_ids(self.session, table, len(rows)),
+                                strict=True):
+            row["id"] = item_id
         bulk_insert(self.session, table, rows)
-        ids = {number: item_id for item_id, number in self.session.execute(
-            select(col(Assignment.id), col(Assignment.number)).where(
-                keys_in(self.session, col(Assignment.number), [r["number"] for r in rows])))}
-        events = [self._event_row(ids[row["number"]], None, NEW, row["level"], row["reason"],
+        events = [self._event_row(row["id"], None, NEW, row["level"], row["reason"],
                                   row["decision_id"], row["deadline_on"]) for row in rows]
         for row in rows:
             if row["reopened_from_id"] is not None:
@@ -110,6 +108,24 @@ class AssignmentWriter:
                 self.counts["assignments_created"] += 1
         event_table: Table = AssignmentEvent.__table__  # type: ignore[attr-defined]
         bulk_insert(self.session, event_table, events)
+
+    def _items_of(self, subject_kind: str, keys: Sequence[str]) -> list[Sequence[Any]]:
+        """(id, subject key, rule, status, level, parent id, run id) of every item of these
+        subjects, oldest first: one statement, compiled once per pass."""
+        connection = self.session.connection()
+        dialect = connection.dialect.name
+        if self._items_select is None:
+            columns: list[Any] = [Assignment.id, Assignment.subject_key, Assignment.rule_id,
+                                  Assignment.status, Assignment.level, Assignment.parent_id,
+                                  Assignment.pass_run_id]
+            statement: Select[Any] = (
+                select(*columns)
+                .where(col(Assignment.subject_kind) == bindparam(_KIND),
+                       keys_param(col(Assignment.subject_key), _KEYS, dialect, integers=False))
+                .order_by(col(Assignment.id)))
+            self._items_select = DriverSelect(connection, statement)
+        return self._items_select.raw_rows(connection, {
+            _KIND: subject_kind, _KEYS: keys_value(dialect, keys)})
 
     def _number(self) -> str:
         prefix = week_prefix(self.as_of)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, Table
+from sqlalchemy import Date, Table, func, select
 from sqlmodel import Session
 
 
@@ -29,6 +29,23 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     else:
         params = [tuple(row[n] for n in names) for row in rows]
     connection.exec_driver_sql(sql, params)
+
+
+def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
+    """``count`` new ``id`` values, increasing, for rows ``bulk_insert`` is about to write, as
+    the database would give them: from the column's sequence on PostgreSQL; on SQLite, after
+    the largest id (the caller's write transaction keeps other writers out)."""
+    if count <= 0:
+        return []
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        sequence = func.pg_get_serial_sequence(table.name, "id")
+        rows = connection.execute(select(func.nextval(sequence))
+                                  .select_from(func.generate_series(1, count)))
+        return sorted(int(value) for (value,) in rows)
+    last = connection.execute(select(func.max(table.c.id))).scalar()
+    start = int(last or 0) + 1
+    return list(range(start, start + count))
 
 
 def _iso_date(value: date | None) -> str | None:
