@@ -55,28 +55,26 @@ _CACHE: dict[tuple[Any, ...], GroupFunction] = {}
 
 def group_function(ruleset: RuleSet, group: Group, subject_kind: str) -> GroupFunction:
     """The compiled function of ``group`` (cached per rule-set revision)."""
-    key = (ruleset.revision, subject_kind, group.id, group.hit, group.reads,
-           tuple(rule.id for rule in group.rules))
-    found = _CACHE.get(key)
-    if found is None:
-        if len(_CACHE) > 512:
-            _CACHE.clear()
-        found = _CACHE[key] = _GroupBuilder(ruleset, group, subject_kind).build()
-    return found
+    return _cached(ruleset, group, subject_kind, conditions_only=False)
 
 
 def fires_function(ruleset: RuleSet, group: Group, subject_kind: str) -> GroupFunction:
     """``fn(key, facts, env)``: whether any rule of ``group`` fires for the subject — its
     conditions only (and the lets they use), no decision built (cached per rule-set revision).
     A subject for which it is false gets no decision from ``group_function``."""
-    key = ("fires", ruleset.revision, subject_kind, group.id, group.hit,
-           group.condition_reads, tuple(rule.id for rule in group.rules))
+    return _cached(ruleset, group, subject_kind, conditions_only=True)
+
+
+def _cached(ruleset: RuleSet, group: Group, subject_kind: str, *, conditions_only: bool
+            ) -> GroupFunction:
+    key = (conditions_only, ruleset.revision, subject_kind, group.id, group.hit, group.reads,
+           tuple(rule.id for rule in group.rules))
     found = _CACHE.get(key)
     if found is None:
         if len(_CACHE) > 512:
             _CACHE.clear()
         found = _CACHE[key] = _GroupBuilder(ruleset, group, subject_kind).build(
-            conditions_only=True)
+            conditions_only=conditions_only)
     return found
 
 
