@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
@@ -33,6 +33,7 @@ from kfworkflow.engine.metrics import (
     aggregate_facts,
     scope_metrics,
 )
+from kfworkflow.engine.pass_aggregates import previous_snapshots, save_ranking, save_snapshots
 from kfworkflow.engine.pass_assignments import AssignmentWriter
 from kfworkflow.engine.pass_ledger import (
     due_periods,
@@ -43,7 +44,6 @@ from kfworkflow.engine.pass_ledger import (
 )
 from kfworkflow.engine.pass_lock import pass_transaction
 from kfworkflow.engine.periods import PASS_KINDS, check_kind, period_key, scheduled_periods
-from kfworkflow.engine.ranking import rank_counties
 from kfworkflow.engine.rule_versions import compile_version
 from kfworkflow.engine.units import OVERALL, Units, worst
 from kfworkflow.engine.workspace import Workspace
@@ -57,9 +57,7 @@ from kfworkflow.storage.bulk import bulk_insert
 from kfworkflow.storage.db import write_session
 from kfworkflow.storage.decision_log import Appended, DecisionAppender
 from kfworkflow.storage.engine_models import (
-    MetricSnapshot,
     PassRun,
-    Ranking,
     RuleStreak,
     SubjectLight,
 )
@@ -397,15 +395,13 @@ class _PassRun:
             table: Table = RuleStreak.__table__  # type: ignore[attr-defined]
             bulk_insert(self.session, table, rows)
 
-    # assignments ---------------------------------------------------------------------------
-
-    # aggregates, snapshots, ranking ------------------------------------------------------------
+    # aggregates: metrics, snapshots (daily), ranking (monthly) ----------------------------
 
     def _aggregates(self, metrics: MetricsAccumulator, kinds: set[str]) -> None:
         reports = self.loader.county_reports(self.env.calendar)
         for county in reports:
             metrics.ensure("county", county)
-        previous = self._previous_snapshots()
+        previous = previous_snapshots(self.session, self.history.latest_by_kind.get("daily"))
         by_scope: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         for (scope_kind, key), totals in sorted(metrics.scopes.items()):
             values = scope_metrics(totals, self.as_of, previous.get((scope_kind, key)))
@@ -418,9 +414,11 @@ class _PassRun:
                                                 if not done)
             by_scope[scope_kind][key] = values
         if self.kind == "monthly":
-            self._rank(by_scope.get("county", {}))
+            save_ranking(self.session, self.run_id, self.key, self.policies,
+                         self.history.latest_by_kind.get("monthly"), by_scope.get("county", {}),
+                         self.counts)
         if self.kind == "daily":
-            self._snapshot(by_scope)
+            save_snapshots(self.session, self.run_id, self.as_of, by_scope, self.counts)
         names = {"county": self.units.county_names,
                  "task_force": {k: t.name for k, t in self.units.task_forces.items()},
                  "category": {k: c.name for k, c in self.units.categories.items()}}
@@ -430,49 +428,6 @@ class _PassRun:
             base = {key: aggregate_facts(key, names[scope_kind].get(key, key), values)
                     for key, values in by_scope.get(scope_kind, {}).items()}
             self._evaluate_chunk(scope_kind, self.loader.aggregate_subjects(scope_kind, base))
-
-    def _previous_snapshots(self) -> dict[tuple[str, str], dict[str, Any]]:
-        run = self.history.latest_by_kind.get("daily")
-        if run is None:
-            return {}
-        rows = self.session.execute(
-            select(col(MetricSnapshot.scope_kind), col(MetricSnapshot.scope_key),
-                   col(MetricSnapshot.metrics)).where(col(MetricSnapshot.pass_run_id) == run.id))
-        return {(k, key): json.loads(m) for k, key, m in rows}
-
-    def _snapshot(self, by_scope: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> None:
-        rows = [{"pass_run_id": self.run_id, "as_of": self.as_of, "scope_kind": scope_kind,
-                 "scope_key": key, "metrics": json.dumps(values, ensure_ascii=False,
-                                                         sort_keys=True)}
-                for scope_kind, scopes in by_scope.items() for key, values in scopes.items()]
-        if rows:
-            table: Table = MetricSnapshot.__table__  # type: ignore[attr-defined]
-            self.session.execute(insert(table), rows)
-            self.counts["snapshots"] += len(rows)
-
-    def _rank(self, counties: dict[str, dict[str, Any]]) -> None:
-        previous_run = self.history.latest_by_kind.get("monthly")
-        previous: dict[str, int | None] = {}
-        if previous_run is not None:
-            previous = {c: r for c, r in self.session.execute(
-                select(col(Ranking.county), col(Ranking.rank))
-                .where(col(Ranking.pass_run_id) == previous_run.id))}
-        ranked = rank_counties({c: v["rates"] for c, v in counties.items()},
-                               self.policies.ranking.weights, previous)
-        rows = []
-        for county, result in ranked.items():
-            counties[county].update(result.facts())
-            rows.append({"pass_run_id": self.run_id, "period": self.key, "county": county,
-                         "score": result.score, "rank": result.rank,
-                         "rank_change": result.rank_change,
-                         "breakdown": json.dumps({"weights": result.breakdown,
-                                                  "rank_from_bottom": result.rank_from_bottom,
-                                                  "peers": result.peers},
-                                                 ensure_ascii=False, sort_keys=True)})
-        if rows:
-            table: Table = Ranking.__table__  # type: ignore[attr-defined]
-            self.session.execute(insert(table), rows)
-            self.counts["ranked"] += len(rows)
 
 
 # --- catch-up --------------------------------------------------------------------------------
