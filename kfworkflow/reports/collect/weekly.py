@@ -29,6 +29,7 @@ from kfworkflow.reports.collect.common import (
 from kfworkflow.reports.collect.items import ItemHistory, ItemState, RowBuilder, by_number
 from kfworkflow.reports.context import (
     UNIT_SEPARATOR,
+    AssignmentRow,
     LaggingProject,
     ReviewedAssignment,
     WeeklyList,
@@ -58,12 +59,12 @@ def review_outcome(then: ItemState, now: ItemState, since: date) -> tuple[str, d
 
 
 def reviewed_row(rows: RowBuilder, calendar: WorkCalendar, then: ItemState, now: ItemState,
-                 since: date, as_of: date) -> ReviewedAssignment:
+                 now_row: AssignmentRow, since: date, as_of: date) -> ReviewedAssignment:
     """Part one's row of an item on last week's list: the item as it stood then (level, holder,
     deadline, reason) with its status and progress now; its working days overdue against last
     week's deadline, counted to when that deadline stopped applying (an escalation after
     ``since``), to when it was resolved (or closed out without being resolved first), else to
-    ``as_of``."""
+    ``as_of``. ``now_row``: the row of ``now``."""
     outcome, outcome_on = review_outcome(then, now, since)
     if now.escalated_on is not None and now.escalated_on > since:
         until = now.escalated_on
@@ -74,7 +75,7 @@ def reviewed_row(rows: RowBuilder, calendar: WorkCalendar, then: ItemState, now:
     late = calendar.workdays_between(then.deadline_on, until) if until > then.deadline_on else 0
     item = replace(rows.row(then, as_of), status=now.status, progress=now.progress,
                    days_overdue=max(late, 0))
-    return ReviewedAssignment(outcome, item, rows.row(now, as_of), outcome_on)
+    return ReviewedAssignment(outcome, item, now_row, outcome_on)
 
 
 def late_milestone(setting: Setting, facts: Mapping[str, Any], on: date
@@ -193,16 +194,19 @@ def weekly_from_run(session: Session, run: PassRun, calendar: WorkCalendar) -> W
     light_of = project_lights_on(session, as_of)
     rows = RowBuilder(session, setting.policies, calendar, light_of)
     now = {s.item.number: s for s in history.states(as_of)}
+    open_states = [s for s in now.values() if s.status != CLOSED_OUT]
+    open_rows = {s.item.number: rows.row(s, as_of) for s in open_states}
     reviewed: list[ReviewedAssignment] = []
     since = previous.as_of if previous else None
     if since is not None:
         for state in history.states(since):
-            if state.status != CLOSED_OUT and state.item.number in now:
-                reviewed.append(reviewed_row(rows, calendar, state, now[state.item.number],
+            number = state.item.number
+            if state.status != CLOSED_OUT and number in now:
+                now_row = open_rows.get(number) or rows.row(now[number], as_of)
+                reviewed.append(reviewed_row(rows, calendar, state, now[number], now_row,
                                              since, as_of))
-    new = [rows.row(s, as_of) for s in now.values()
-           if s.status != CLOSED_OUT and (since is None or s.assigned_on > since)]
-    open_rows = [rows.row(s, as_of) for s in now.values() if s.status != CLOSED_OUT]
+    new = [open_rows[s.item.number] for s in open_states
+           if since is None or s.assigned_on > since]
     monday = as_of - timedelta(days=as_of.weekday())
     lagging, units = lagging_projects(session, setting, calendar, as_of, light_of)
     return WeeklyList(
@@ -211,7 +215,8 @@ def weekly_from_run(session: Session, run: PassRun, calendar: WorkCalendar) -> W
         review=weekly_review(previous.period_key if previous else "",
                              sorted(reviewed, key=lambda r: r.item.number)),
         items=by_number(new),
-        lagging=lagging, open_by_level_status=level_status_counts(open_rows), units=units)
+        lagging=lagging, open_by_level_status=level_status_counts(open_rows.values()),
+        units=units)
 
 
 def recipient_list(doc: WeeklyList, unit: str) -> WeeklyList:
