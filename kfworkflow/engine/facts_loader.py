@@ -91,7 +91,7 @@ class FactsLoader:
         self._ledger_facts = tuple(n for n in LEDGER_FACTS if wanted is None or n in wanted)
         self._columns = frozenset(
             (*self._ledger_facts,
-             *(("annual_investment", "planned_funds") if self._join_reports else ()),
+             *(("annual_investment", "planned_funds") if self.with_reports else ()),
              *(("state", "state_on") if self.with_milestones else ())))
         # the report facts read: their values when there is no report, and how each is computed
         # when there is one
@@ -100,7 +100,8 @@ class FactsLoader:
             [(n, f) for n, f in REPORT_COMPUTED.items() if wanted is None or n in wanted])
         # key → dimension → light before this pass, for the chunk last loaded
         self.prior_lights: Mapping[str, Mapping[str, PriorLight]] = {}
-        self._chunk_ids: dict[str, int] = {}  # code → id, of the chunk last loaded
+        # code → (id, annual investment, planned funds), of the chunk last loaded
+        self._chunk_ledger: dict[str, tuple[int, Any, Any]] = {}
         self._reports_select: DriverSelect | None = None
 
     # projects ------------------------------------------------------------------------------
@@ -136,7 +137,7 @@ class FactsLoader:
         state_at, state_on_at = ((column["state"], column["state_on"]) if self.with_milestones
                                  else (0, 0))
         annual_at, funds_at = ((column["annual_investment"], column["planned_funds"])
-                               if query.report_at is not None else (0, 0))
+                               if self.with_reports else (0, 0))
         to_state_on = select_.converter(state_on_at)
         to_report_on = select_.converter(query.report_at) if query.report_at else None
         milestones = self._milestones(*span) if self.with_milestones else {}
@@ -199,8 +200,9 @@ class FactsLoader:
             out.append((code, facts))
         by_code = {row[code_at]: row for row in rows}
         self.prior_lights = RowLights(by_code, query.light_at, select_)
-        if self.reports_when_fired:
-            self._chunk_ids = {code: row[0] for code, row in by_code.items()}
+        if self.reports_when_fired:  # the report is read later, the ledger row now
+            self._chunk_ledger = {code: (row[0], row[annual_at], row[funds_at])
+                                  for code, row in by_code.items()}
         return out
 
     def complete(self, subjects: Sequence[Subject]) -> None:
@@ -213,11 +215,13 @@ class FactsLoader:
             self._reports_select = DriverSelect(
                 connection, latest_reports_query(self.as_of, connection.dialect.name))
         select_ = self._reports_select
-        ids = {self._chunk_ids[code]: facts for code, facts in subjects}
-        to_report_on = select_.converter(3)
+        by_id = {self._chunk_ledger[code][0]: (facts, *self._chunk_ledger[code][1:])
+                 for code, facts in subjects}
+        to_report_on = select_.converter(1)
         for row in select_.raw_rows(connection, {IDS: keys_value(connection.dialect.name,
-                                                                 sorted(ids))}):
-            self._add_report(ids[row[0]], row[1], row[2], row[3:7], to_report_on)
+                                                                 sorted(by_id))}):
+            facts, annual, funds = by_id[row[0]]
+            self._add_report(facts, annual, funds, row[1:5], to_report_on)
 
     def _add_report(self, facts: Facts, annual: Any, funds: Any, report: Sequence[Any],
                     to_report_on: Callable[[Any], Any]) -> None:

@@ -224,10 +224,11 @@ class _PassRun:
                                           col(PassRun.period_key) == key))}
         runs = [r for r in History.effective_runs(session) if r.id not in self.period_runs]
         self.history = History(runs, kind, as_of, self._light_kinds(), self._streak_rules())
+        wanted = self._project_facts()
         self.loader = FactsLoader(session, self.policies, compiled.lifecycle, as_of,
                                   self.history, self._history_dimensions(),
-                                  project_facts=self._project_facts(),
-                                  when_fired=self._project_facts_when_fired(), **(
+                                  project_facts=wanted,
+                                  when_fired=self._only_when_fired(wanted), **(
                                       {"chunk": chunk} if chunk else {}))
         self.units = Units(self.policies)
         self.counts: Counter[str] = Counter()
@@ -277,12 +278,13 @@ class _PassRun:
             names.update(f"streak.{rule.spec.id}" for rule in group.rules)
         return frozenset(names)
 
-    def _project_facts_when_fired(self) -> frozenset[str]:
-        """The project facts no condition of this pass reads: needed only for the projects
-        some rule fires for."""
+    def _only_when_fired(self, wanted: frozenset[str] | None) -> frozenset[str]:
+        """Of the project facts ``wanted``, those no condition of this pass reads: needed only
+        for the projects some rule fires for."""
+        if wanted is None:
+            return frozenset()
         groups = self.ruleset.plan(self.kind, "project", self.as_of)
-        read = {name for group in groups for name in group.reads}
-        return frozenset(read - {name for group in groups for name in group.condition_reads})
+        return wanted - {name for group in groups for name in group.condition_reads}
 
     def _needs_metrics(self) -> bool:
         kinds = set(self.ruleset.subject_kinds(self.kind))

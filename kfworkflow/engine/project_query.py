@@ -102,11 +102,11 @@ def project_query(as_of: date, chunk: int, *, reports: bool, lights: Mapping[str
 
 
 def latest_reports_query(as_of: date, dialect: str) -> Select[Any]:
-    """Of the projects whose ids are bound to ``IDS`` (see ``keys_value``): the id, annual
-    investment and planned funds, then ``REPORT_COLUMNS`` of the latest report as the chunk
-    query joins it — for a pass that reads reports only for the projects its rules fire for."""
+    """Of the projects whose ids are bound to ``IDS`` (see ``keys_value``): the id, then
+    ``REPORT_COLUMNS`` of the latest report as the chunk query joins it — for a pass that reads
+    reports only for the projects its rules fire for."""
     project = Project.__table__  # type: ignore[attr-defined]
-    statement = select(project.c.id, project.c.annual_investment, project.c.planned_funds)
+    statement = select(project.c.id)
     statement, _ = _join_latest_report(statement.select_from(project), project, as_of)
     return statement.where(keys_param(project.c.id, IDS, dialect, integers=True))
 

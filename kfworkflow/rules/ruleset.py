@@ -41,7 +41,7 @@ class CompiledRule:
     let_nodes: tuple[tuple[str, Any], ...]
     # the facts its condition reads, through the lets it uses too: all a subject needs to know
     # whether the rule fires (the rest of ``reads`` only once it has)
-    condition_reads: tuple[str, ...] = ()
+    condition_reads: tuple[str, ...]
 
     @property
     def id(self) -> str:
@@ -60,7 +60,7 @@ class Group:
     hit: str
     rules: tuple[CompiledRule, ...]
     reads: tuple[str, ...]  # every fact any rule of the group reads: what replay needs
-    condition_reads: tuple[str, ...] = ()  # what any rule's condition reads
+    condition_reads: tuple[str, ...]  # what any rule's condition reads
 
 
 @dataclass(frozen=True)

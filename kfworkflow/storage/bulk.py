@@ -39,7 +39,8 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
         return []
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        sequence = func.pg_get_serial_sequence(table.name, "id")
+        quoted = connection.dialect.identifier_preparer.format_table(table)
+        sequence = func.pg_get_serial_sequence(quoted, "id")
         rows = connection.execute(select(func.nextval(sequence))
                                   .select_from(func.generate_series(1, count)))
         return sorted(int(value) for (value,) in rows)
