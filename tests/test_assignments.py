@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from helpers import run_cli
+from pass_scenario import at, build_ledger, publish_rules, run_all, set_day
 from sqlalchemy import select
 from sqlmodel import col
-from test_passes import at, build_ledger, publish_rules, run_all, set_day
 
 from kfworkflow.engine import assignments as items
 from kfworkflow.engine.passes import run_pass

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pass_scenario import at, build_ledger, publish_rules, run_all
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col
-from test_passes import at, build_ledger, publish_rules, run_all
 
 from kfworkflow.engine.workspace import Workspace
 from kfworkflow.storage.db import write_session

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pass_scenario import at, build_ledger, publish_rules, run_all, set_day
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
-from test_passes import at, build_ledger, publish_rules, run_all, set_day
 
 from kfworkflow.engine import passes
 from kfworkflow.engine.facts_loader import FactsLoader

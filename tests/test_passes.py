@@ -1,7 +1,7 @@
 """Passes: idempotency by period, re-runs, crashes, concurrency, catch-up, metrics, CLI.
 
 The ledger and rules here are the six-week scenario's (``test_scenario.py`` asserts the story;
-these tests assert the engine's guarantees). Its builders are shared with that file.
+these tests assert the engine's guarantees); its builders are in ``pass_scenario.py``.
 """
 
 from __future__ import annotations
@@ -14,19 +14,23 @@ import sys
 import textwrap
 import threading
 import time
-import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import date
 from typing import Any
 
 import pytest
 from helpers import run_cli
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from sqlalchemy import create_engine, select, text
+from pass_scenario import (
+    build_ledger,
+    counts,
+    periods,
+    publish_rules,
+    run_all,
+    set_day,
+    state_of,
+)
+from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
@@ -37,212 +41,16 @@ from kfworkflow.engine.passes import (
     list_runs,
     period_key,
     run_pass,
-    scheduled_periods,
 )
-from kfworkflow.engine.workspace import Workspace, init_workspace
+from kfworkflow.engine.workspace import Workspace
 from kfworkflow.errors import InputError, NotFoundError, PassBusyError
-from kfworkflow.rules.ruleset import canonical_json, compile_source
-from kfworkflow.rules.spec import read_rules
-from kfworkflow.storage import rule_store
-from kfworkflow.storage.db import resolve_url, write_session
 from kfworkflow.storage.engine_models import (
     Assignment,
-    AssignmentEvent,
     MetricSnapshot,
     PassRun,
     Ranking,
     RuleStreak,
-    SubjectLight,
 )
-from kfworkflow.storage.models import (
-    DailyReport,
-    Exemption,
-    Problem,
-    Project,
-    ProjectMilestone,
-)
-from kfworkflow.timefmt import FixedClock
-from kfworkflow.workcalendar import WorkCalendar
-
-SCENARIO_RULES = Path(__file__).parent / "data" / "scenario_rules"
-START = date(2022, 9, 26)  # a Monday; 国庆 2022-10-01..07, make-up workdays 10-08 and 10-09
-END = date(2022, 11, 6)
-ENGINE_TABLES = ("pass_run", "decision", "subject_light", "rule_streak", "assignment",
-                 "assignment_event", "metric_snapshot", "ranking")
-COUNTIES = {"Q": ("qixian", "杞县"), "T": ("tongxu", "通许县"), "L": ("lankao", "兰考县")}
-CATEGORIES = {1: "key_project", 2: "key_project", 3: "key_project", 4: "key_project",
-              5: "housing_delivery", 6: "housing_delivery", 7: "housing_delivery",
-              8: "central_budget", 9: "central_budget", 10: "central_budget"}
-TASK_FORCES = {"key_project": "key_projects", "housing_delivery": "housing_delivery",
-               "central_budget": "central_budget"}
-QUIET_START = date(2022, 6, 1)
-PLANNED_END = date(2023, 6, 30)
-# code -> (planned start, actual start) for the projects that start late
-LATE = {"Q01": (date(2022, 9, 21), None), "Q02": (date(2022, 9, 21), None),
-        "L01": (date(2022, 9, 22), date(2022, 10, 10))}
-MISSING_REPORTS = {("tongxu", date(2022, 10, 20)), ("tongxu", date(2022, 10, 21))}
-
-
-def at(day: date) -> datetime:
-    """18:00 in Beijing on ``day``."""
-    return datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC)
-
-
-def set_day(workspace: Workspace, day: date) -> None:
-    workspace.clock = FixedClock(at(day))
-
-
-def publish_rules(workspace: Workspace, folder: Path = SCENARIO_RULES,
-                  effective_from: date = START) -> str:
-    policies = workspace.policies
-    ruleset, findings = compile_source(read_rules(folder), policies)
-    assert ruleset is not None and not findings, findings
-    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.yaml"))}
-    with write_session(workspace.ready_engine()) as session:
-        rule_store.publish(session, revision=ruleset.revision, effective_from=effective_from,
-                           content=canonical_json(dict(ruleset.content)), files=files,
-                           policies_text=workspace.policies_path.read_text(encoding="utf-8"),
-                           actor="policy", now=at(effective_from))
-    return ruleset.revision
-
-
-def investment(county: str, day: date) -> float:
-    """Cumulative investment each project of ``county`` reports on ``day`` (annual plan 1200)."""
-    if county == "tongxu":
-        return 720.0
-    before = {"qixian": 600.0, "lankao": 900.0}[county]
-    return before if day < date(2022, 10, 10) else 960.0
-
-
-FUNDS_ARRIVED = {"qixian": 600.0, "tongxu": 800.0, "lankao": 600.0}  # of 1000 planned
-
-
-def build_ledger(workspace: Workspace, *, codes: Iterable[str] | None = None,
-                 last_report: date = END) -> None:
-    """30 projects (3 counties × 10; key_project, housing_delivery, central_budget), their
-    daily reports from START, three problems and one valid reason."""
-    wanted = set(codes) if codes is not None else None
-    calendar = workspace.calendar
-    created = at(date(2022, 9, 1))
-    with write_session(workspace.ready_engine()) as session:
-        ids: dict[str, int] = {}
-        for prefix, (county, county_name) in COUNTIES.items():
-            for n in range(1, 11):
-                code = f"{prefix}{n:02d}"
-                if wanted is not None and code not in wanted:
-                    continue
-                category = CATEGORIES[n]
-                planned_start, started = LATE.get(code, (QUIET_START, QUIET_START))
-                project = Project(
-                    code=code, name=f"{county_name}项目{n}", category=category, county=county,
-                    task_force=TASK_FORCES[category], responsible_unit=f"{county_name}发展改革委",
-                    responsible_person=f"{county_name}负责人{n}", total_investment=5000.0,
-                    annual_investment=1200.0,
-                    planned_funds=1000.0 if category == "central_budget" else None,
-                    state="started" if started else ("allocated" if category == "central_budget"
-                                                     else "planned"),
-                    state_on=started, created_at=created, updated_at=created)
-                session.add(project)
-                session.flush()
-                assert project.id is not None
-                ids[code] = project.id
-                session.add(ProjectMilestone(project_id=project.id, milestone="started",
-                                             planned_on=planned_start, actual_on=started))
-                session.add(ProjectMilestone(project_id=project.id, milestone="completed",
-                                             planned_on=PLANNED_END))
-                if category == "central_budget":
-                    session.add(ProjectMilestone(project_id=project.id, milestone="allocated",
-                                                 actual_on=date(2022, 3, 1)))
-                    session.add(ProjectMilestone(project_id=project.id, milestone="disbursed",
-                                                 actual_on=date(2022, 4, 1)))
-                day = START
-                while day <= last_report:
-                    if calendar.is_workday(day) and (county, day) not in MISSING_REPORTS:
-                        session.add(DailyReport(
-                            project_id=project.id, county=county, report_on=day,
-                            recorded_at=at(day), completed_investment=investment(county, day),
-                            funds_arrived=FUNDS_ARRIVED[county]
-                            if category == "central_budget" else None,
-                            actor="county"))
-                    day += timedelta(days=1)
-        problems = [("T03", "resources", "city", "用地指标不足", date(2022, 9, 23), None),
-                    ("L05", "procedures", "county", "施工许可未办", date(2022, 10, 9),
-                     date(2022, 10, 14)),
-                    ("T06", "construction_env", "county", "施工噪声投诉停工", date(2022, 10, 12),
-                     None)]
-        for code, type_, level, title, opened_on, resolved_on in problems:
-            if code in ids:
-                session.add(Problem(project_id=ids[code], type=type_, level=level, title=title,
-                                    opened_on=opened_on, opened_at=at(opened_on),
-                                    status="resolved" if resolved_on else "open",
-                                    resolved_on=resolved_on,
-                                    resolved_at=at(resolved_on) if resolved_on else None,
-                                    actor="county"))
-        if "Q02" in ids:
-            session.add(Exemption(project_id=ids["Q02"], reason="用地规划调整，经批准延期开工",
-                                  from_on=date(2022, 9, 29), recorded_at=at(date(2022, 9, 29)),
-                                  actor="city"))
-
-
-def periods(until: date, start: date = START) -> list[tuple[str, date]]:
-    return scheduled_periods(WorkCalendar.load(), start, until)
-
-
-def run_all(workspace: Workspace, until: date, start: date = START) -> None:
-    for kind, day in periods(until, start):
-        set_day(workspace, day)
-        run_pass(workspace, kind, day)
-
-
-# --- reading the state back -------------------------------------------------------------------
-
-
-def counts(engine: Engine) -> dict[str, int]:
-    with engine.connect() as conn:
-        return {t: int(conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one())
-                for t in ENGINE_TABLES}
-
-
-@dataclass(frozen=True)
-class State:
-    assignments: tuple[tuple[Any, ...], ...]
-    events: tuple[tuple[Any, ...], ...]
-    lights: tuple[tuple[Any, ...], ...]
-    rankings: tuple[tuple[Any, ...], ...]
-    snapshots: tuple[tuple[Any, ...], ...]
-    runs: tuple[tuple[Any, ...], ...]
-
-
-def state_of(engine: Engine) -> State:
-    """Everything a re-run must not change: assignments and their events, the lights of the
-    latest daily run, the rankings and snapshots of effective runs, which periods are done."""
-    with engine.connect() as conn:
-        numbers = dict(conn.execute(select(col(Assignment.id), col(Assignment.number))).all())
-        assignments = tuple(
-            (r.number, r.subject_kind, r.subject_key, r.rule_id, r.level, r.recipient,
-             r.assigned_on, r.deadline_on, r.status, r.escalations,
-             numbers.get(r.reopened_from_id))
-            for r in conn.execute(select(Assignment).order_by(col(Assignment.number))))
-        events = tuple(sorted(
-            (numbers[r.assignment_id], r.from_status or "", r.to_status, r.level,
-             r.deadline_on, r.reason or "")
-            for r in conn.execute(select(AssignmentEvent))))
-        effective = {r.id: (r.kind, r.period_key, r.as_of) for r in conn.execute(
-            select(PassRun).where(col(PassRun.status) == "succeeded"))}
-        last_daily = max((i for i, (k, _, a) in effective.items() if k == "daily"),
-                         key=lambda i: effective[i][2], default=None)
-        lights = tuple(sorted(
-            (r.kind, r.key, r.dimension, r.color, r.since_on, r.streak)
-            for r in conn.execute(select(SubjectLight)
-                                  .where(col(SubjectLight.pass_run_id) == last_daily))))
-        rankings = tuple(sorted(
-            (r.period, r.county, r.score, r.rank, r.rank_change, r.breakdown)
-            for r in conn.execute(select(Ranking)) if r.pass_run_id in effective))
-        snapshots = tuple(sorted(
-            (effective[r.pass_run_id][1], r.scope_kind, r.scope_key, r.metrics)
-            for r in conn.execute(select(MetricSnapshot)) if r.pass_run_id in effective))
-        runs = tuple(sorted(effective.values()))
-    return State(assignments, events, lights, rankings, snapshots, runs)
 
 
 @pytest.fixture
@@ -621,77 +429,6 @@ def test_counties_that_did_not_report_are_named(ledger: Workspace) -> None:
             "SELECT reason FROM decision WHERE rule_id = 'report_missing' ORDER BY id"))]
     assert reasons == ["通许县 2022-10-20 未填报（连续 1 个工作日）",
                        "通许县 2022-10-21 未填报（连续 2 个工作日）"]
-
-
-# --- re-runs in any order: the same final state (property) ------------------------------------
-
-PROPERTY_CODES = ("Q01", "Q02", "Q03", "L01", "L05", "T03", "T06")
-PROPERTY_UNTIL = date(2022, 10, 17)
-PG_URL = os.environ.get("KFW_TEST_DATABASE_URL")
-_BASELINES: dict[str, State] = {}
-
-
-@contextmanager
-def fresh_workspace(backend: str, base: Path) -> Iterator[Workspace]:
-    root = base / uuid.uuid4().hex[:10]
-    schema = None
-    if backend == "sqlite":
-        root.mkdir(parents=True)
-        url = f"sqlite:///{root / 'kfw.db'}"
-    else:
-        if not PG_URL:
-            pytest.skip("PostgreSQL tests need KFW_TEST_DATABASE_URL")
-        plain = resolve_url(PG_URL, base)
-        schema = f"p_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(plain)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = f"{plain}{'&' if '?' in plain else '?'}options=-csearch_path%3D{schema}"
-    init_workspace(root, db=url)
-    workspace = Workspace(root, db=url, actor="tester", clock=FixedClock(at(START)))
-    try:
-        publish_rules(workspace)
-        build_ledger(workspace, codes=PROPERTY_CODES, last_report=PROPERTY_UNTIL)
-        yield workspace
-    finally:
-        workspace.engine.dispose()
-        if schema is not None:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
-
-
-def baseline(backend: str, base: Path) -> State:
-    if backend not in _BASELINES:
-        with fresh_workspace(backend, base) as workspace:
-            run_all(workspace, PROPERTY_UNTIL)
-            _BASELINES[backend] = state_of(workspace.engine)
-    return _BASELINES[backend]
-
-
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql",
-                                                            marks=pytest.mark.postgres)])
-@settings(max_examples=8, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(reruns=st.lists(st.tuples(st.integers(0, 99), st.integers(0, 99), st.booleans()),
-                       max_size=6))
-def test_any_interleaving_of_reruns_gives_the_state_of_running_each_once(
-        backend: str, tmp_path_factory: pytest.TempPathFactory,
-        reruns: list[tuple[int, int, bool]]) -> None:
-    base = tmp_path_factory.mktemp("property")
-    expected = baseline(backend, base)
-    schedule = periods(PROPERTY_UNTIL)
-    with fresh_workspace(backend, base) as workspace:
-        for position, (kind, day) in enumerate(schedule):
-            set_day(workspace, day)
-            run_pass(workspace, kind, day)
-            for after, which, explicit in reruns:
-                if after % len(schedule) == position:
-                    again_kind, again_day = schedule[which % (position + 1)]
-                    result = run_pass(workspace, again_kind, again_day, rerun=explicit)
-                    assert result.status == ("succeeded" if explicit else "already_done")
-        assert state_of(workspace.engine) == expected
-    assert len(expected.assignments) == 5  # the story up to W42 has five items
 
 
 # --- CLI --------------------------------------------------------------------------------------

@@ -304,7 +304,7 @@ def test_each_ranking_is_the_month_it_ranks_and_compares_with_the_period_before(
     still after 11-06: the same scores as October's). Its month compares with October, its
     quarter (Q4) with the end of Q3 (September's ranking, the run of 10-01), its half-year and
     year with nothing (no ranking before H2)."""
-    from test_passes import set_day
+    from pass_scenario import set_day
 
     from kfworkflow.engine.passes import run_pass
 
@@ -361,7 +361,7 @@ def test_the_dashboard_lists_items_a_daily_pass_created_after_the_weekly_list(
     import re
     import shutil
 
-    from test_passes import SCENARIO_RULES, build_ledger, publish_rules, run_all
+    from pass_scenario import SCENARIO_RULES, build_ledger, publish_rules, run_all
 
     rules = tmp_path / "rules"
     shutil.copytree(SCENARIO_RULES, rules)
@@ -469,7 +469,7 @@ def test_the_same_documents_on_every_database(workspace: Workspace) -> None:
 
 
 def test_a_daily_pass_over_an_empty_ledger_has_no_bulletin(workspace: Workspace) -> None:
-    from test_passes import publish_rules, set_day
+    from pass_scenario import publish_rules, set_day
 
     from kfworkflow.engine.passes import run_pass
 

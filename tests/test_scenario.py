@@ -1,7 +1,7 @@
 """The hand-worked six-week scenario of the passes issue, over 国庆 2022.
 
 2022-09-26 (Mon) to 2022-11-06 (Sun): 30 projects in 杞县 (qixian), 通许县 (tongxu) and 兰考县
-(lankao), key_project / housing_delivery / central_budget (ledger in ``test_passes.build_ledger``,
+(lankao), key_project / housing_delivery / central_budget (ledger in ``pass_scenario.build_ledger``,
 rules in ``tests/data/scenario_rules``). Every daily (working days), weekly (Mondays) and monthly
 (1st) pass runs in order; coordinators act on the dates below. Calendar facts used:
 10-01..10-07 are holidays, 10-08 (Sat) and 10-09 (Sun) are make-up workdays; a deadline is the
@@ -43,9 +43,7 @@ from typing import Any
 
 import pytest
 from helpers import run_cli
-from sqlalchemy import select, text
-from sqlmodel import col
-from test_passes import (
+from pass_scenario import (
     END,
     at,
     build_ledger,
@@ -54,6 +52,8 @@ from test_passes import (
     set_day,
     state_of,
 )
+from sqlalchemy import select, text
+from sqlmodel import col
 
 from kfworkflow.engine import assignments as items
 from kfworkflow.engine.passes import run_pass
