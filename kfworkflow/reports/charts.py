@@ -297,9 +297,16 @@ def ranking_chart(rows: Sequence[CountyScore], t: Mapping[str, str]) -> Markup:
     return bar_chart(t["ranking_chart"], bars, empty_text=t["no_data"], max_value=100.0)
 
 
+def date_labels(days: Sequence[date]) -> list[str]:
+    """``MM-DD`` under each point, the full date under the first and the last (which are always
+    shown): a trend says which year it is, and one across New Year reads in order."""
+    return [day.isoformat() if index in (0, len(days) - 1) else day.strftime("%m-%d")
+            for index, day in enumerate(days)]
+
+
 def rates_chart(points: Sequence[RatePoint], t: Mapping[str, str]) -> Markup:
     """The four rates over time, one line each."""
-    labels = [p.on.strftime("%m-%d") for p in points]
+    labels = date_labels([p.on for p in points])
     series = [Series(t[name], tuple(getattr(p, name) for p in points), colour)
               for name, colour in zip(RATE_NAMES, SERIES_COLOURS, strict=False)]
     return line_chart(t["trend"], labels, series, empty_text=t["no_data"], y_format=_pct0)
