@@ -232,3 +232,24 @@ def test_reserved_ids_are_the_next_ones_and_later_inserts_follow_them(
     assert ids == [3, 4]
     assert [tuple(r) for r in stored] == [(1, "a"), (2, "b"), (3, "reserved"), (4, "reserved"),
                                           (5, "later")]
+
+
+def test_bulk_insert_keeps_text_that_copy_would_escape(workspace: Workspace) -> None:
+    """On PostgreSQL the rows go through COPY: tabs, line breaks, backslashes, a literal
+    ``\\N`` and an empty string come back as they were, and None as NULL."""
+    from sqlalchemy import Column, Integer, MetaData, Table, Text
+
+    from kfworkflow.storage.bulk import bulk_insert
+
+    table = Table(f"copy_probe_{uuid.uuid4().hex[:8]}", MetaData(),
+                  Column("id", Integer, primary_key=True), Column("body", Text))
+    values = ["a\tb\nc\r\nd", "back\\slash \\N", "\\N", "", None, "交办“问题”，'引号'"]
+    engine = workspace.ready_engine()
+    table.create(engine)
+    try:
+        with write_session(engine) as session:
+            bulk_insert(session, table, [{"id": i, "body": v} for i, v in enumerate(values)])
+            stored = [v for (v,) in session.execute(select(table.c.body).order_by(table.c.id))]
+    finally:
+        table.drop(engine)
+    assert stored == values

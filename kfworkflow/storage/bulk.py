@@ -1,4 +1,5 @@
-"""Many rows of one table in one ``executemany``, stored exactly as SQLAlchemy stores them."""
+"""Many rows of one table in one statement, stored exactly as SQLAlchemy stores them: COPY on
+PostgreSQL, one ``executemany`` on SQLite."""
 
 from __future__ import annotations
 
@@ -10,25 +11,37 @@ from sqlmodel import Session
 
 
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows of the same keys through the driver's executemany (no per-row
-    SQLAlchemy statement processing: ~5x faster for 100,000 rows). Values go through each
-    column type's bind processor for the dialect (ISO dates on SQLite, UTC instants), so they
-    are stored exactly as an ORM insert would store them."""
+    """Insert many rows of the same keys without per-row SQLAlchemy statement processing
+    (~5x faster for 100,000 rows): COPY on PostgreSQL, executemany elsewhere. Values go
+    through each column type's bind processor for the dialect (ISO dates on SQLite, UTC
+    instants), so they are stored exactly as an ORM insert would store them."""
     if not rows:
         return
     connection = session.connection()
     dialect = connection.dialect
     names = list(rows[0])
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
-           f"VALUES ({', '.join([mark] * len(names))})")
     processors = [bind_processor(table.c[n].type, dialect) for n in names]
     if any(processors):
         spec = list(zip(names, processors, strict=True))
         params = [tuple([row[n] if p is None else p(row[n]) for n, p in spec]) for row in rows]
     else:
         params = [tuple(row[n] for n in names) for row in rows]
-    connection.exec_driver_sql(sql, params)
+    quote = dialect.identifier_preparer.quote
+    columns = ", ".join(quote(n) for n in names)
+    target = dialect.identifier_preparer.format_table(table)
+    if dialect.name == "postgresql":
+        # psycopg's executemany is one INSERT per row on the server; COPY is one stream
+        # (5x faster for 12,000 decisions), in the same transaction
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(
+                f"COPY {target} ({columns}) FROM STDIN") as copy:
+            for values in params:
+                copy.write_row(values)
+        return
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    connection.exec_driver_sql(
+        f"INSERT INTO {target} ({columns}) VALUES ({', '.join([mark] * len(names))})", params)
 
 
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
