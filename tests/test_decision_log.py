@@ -9,7 +9,7 @@ from datetime import UTC, date
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pass_scenario import at, build_ledger, publish_rules, run_all
 from sqlalchemy import select, text
@@ -253,3 +253,17 @@ def test_bulk_insert_keeps_text_that_copy_would_escape(workspace: Workspace) -> 
     finally:
         table.drop(engine)
     assert stored == values
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+    | st.dates(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12))
+def test_canonical_json_is_the_documented_encoding_of_any_value(value: object) -> None:
+    """The encoder built once gives exactly what json.dumps gives with the documented settings
+    (sorted keys, no spaces, non-ASCII kept, dates as ISO strings)."""
+    expected = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                          default=lambda v: v.isoformat())
+    assert canonical_json(value) == expected
