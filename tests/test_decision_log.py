@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pass_scenario import at, build_ledger, publish_rules, run_all
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col
 
@@ -177,17 +177,18 @@ def test_bulk_insert_stores_values_exactly_as_sqlalchemy_does(workspace: Workspa
     of a bulk-inserted row equals that of the same row inserted through SQLAlchemy."""
     from datetime import datetime, timedelta, timezone
 
-    from sqlalchemy import Column, Date, Integer, MetaData, String, Table, insert
+    from sqlalchemy import Boolean, Column, Date, Float, Integer, MetaData, String, Table, insert
 
     from kfworkflow.storage.bulk import bulk_insert
     from kfworkflow.storage.types import UtcDateTime
 
     table = Table(f"bulk_probe_{uuid.uuid4().hex[:8]}", MetaData(),
                   Column("id", Integer, primary_key=True), Column("at", UtcDateTime()),
-                  Column("on_day", Date), Column("note", String(20)))
+                  Column("on_day", Date), Column("note", String(20)), Column("amount", Float),
+                  Column("done", Boolean))
     beijing = timezone(timedelta(hours=8))
     row = {"id": 1, "at": datetime(2022, 11, 21, 18, 0, 0, tzinfo=beijing),
-           "on_day": date(2022, 11, 28), "note": "=x"}
+           "on_day": date(2022, 11, 28), "note": "=x", "amount": 0.1 + 0.2, "done": True}
     engine = workspace.ready_engine()
     table.create(engine)
     try:
@@ -195,15 +196,17 @@ def test_bulk_insert_stores_values_exactly_as_sqlalchemy_does(workspace: Workspa
             session.execute(insert(table), [row])
             bulk_insert(session, table, [{**row, "id": 2}])
             stored = session.execute(text(
-                f"SELECT CAST(at AS TEXT), CAST(on_day AS TEXT), note FROM {table.name} "
-                "ORDER BY id")).all()
-            back = session.execute(select(table.c.at).where(table.c.id == 2)).scalar_one()
+                f"SELECT CAST(at AS TEXT), CAST(on_day AS TEXT), note, CAST(amount AS TEXT), "
+                f"CAST(done AS TEXT) FROM {table.name} ORDER BY id")).all()
+            back = session.execute(select(table.c.at, table.c.amount, table.c.done)
+                                   .where(table.c.id == 2)).one()
     finally:
         table.drop(engine)
     assert stored[0] == stored[1]
-    assert stored[1][1:] == ("2022-11-28", "=x")
+    assert stored[1][1:3] == ("2022-11-28", "=x")
+    assert tuple(back)[1:] == (0.30000000000000004, True)
     assert stored[1][0].startswith("2022-11-21 10:00:00")  # 18:00 in Beijing is 10:00 UTC
-    assert back == datetime(2022, 11, 21, 10, tzinfo=UTC)
+    assert back[0] == datetime(2022, 11, 21, 10, tzinfo=UTC)
 
 
 def test_reserved_ids_are_the_next_ones_and_later_inserts_follow_them(
@@ -267,3 +270,26 @@ def test_canonical_json_is_the_documented_encoding_of_any_value(value: object) -
     expected = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
                           default=lambda v: v.isoformat())
     assert canonical_json(value) == expected
+
+
+def test_a_bulk_insert_that_breaks_a_constraint_raises_as_sqlalchemy_does(
+        workspace: Workspace) -> None:
+    """COPY on PostgreSQL, executemany on SQLite: either way a duplicate key is SQLAlchemy's
+    IntegrityError, and the transaction keeps nothing."""
+    from sqlalchemy import Column, Integer, MetaData, Table
+    from sqlalchemy.exc import IntegrityError
+
+    from kfworkflow.storage.bulk import bulk_insert
+
+    table = Table(f"dup_probe_{uuid.uuid4().hex[:8]}", MetaData(),
+                  Column("id", Integer, primary_key=True))
+    engine = workspace.ready_engine()
+    table.create(engine)
+    try:
+        with pytest.raises(IntegrityError), write_session(engine) as session:
+            bulk_insert(session, table, [{"id": 1}, {"id": 2}, {"id": 1}])
+        with engine.connect() as conn:
+            left = conn.execute(select(func.count()).select_from(table)).scalar_one()
+    finally:
+        table.drop(engine)
+    assert left == 0

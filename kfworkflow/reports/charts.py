@@ -298,10 +298,11 @@ def ranking_chart(rows: Sequence[CountyScore], t: Mapping[str, str]) -> Markup:
 
 
 def date_labels(days: Sequence[date]) -> list[str]:
-    """``MM-DD`` under each point, the full date under the first and the last (which are always
-    shown): a trend says which year it is, and one across New Year reads in order."""
-    return [day.isoformat() if index in (0, len(days) - 1) else day.strftime("%m-%d")
-            for index, day in enumerate(days)]
+    """``MM-DD`` under each point (the document's date says the year); when the points span
+    New Year, the first and the last in full, so that the trend reads in order."""
+    spans_years = bool(days) and days[0].year != days[-1].year
+    return [day.isoformat() if spans_years and index in (0, len(days) - 1)
+            else day.strftime("%m-%d") for index, day in enumerate(days)]
 
 
 def rates_chart(points: Sequence[RatePoint], t: Mapping[str, str]) -> Markup:

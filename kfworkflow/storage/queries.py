@@ -186,7 +186,8 @@ def keys_in(session: Session, column: Any, keys: Sequence[Any]) -> Any:
     """``column IN keys`` with ONE bound parameter (a JSON array on SQLite, an array on
     PostgreSQL): thousands of keys per chunk compile and bind in microseconds."""
     dialect = session.get_bind().dialect.name
-    integers = bool(keys) and isinstance(keys[0], int)
+    integers = isinstance(getattr(column, "type", None), Integer) or (
+        bool(keys) and isinstance(keys[0], int))
     return _in_param(column, bindparam(None, keys_value(dialect, keys),
                                        type_=_param_type(dialect, integers)), dialect)
 
