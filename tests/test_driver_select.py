@@ -64,3 +64,30 @@ def test_a_column_type_it_cannot_convert_is_refused(workspace: Workspace) -> Non
     with write_session(workspace.engine) as session, pytest.raises(
             TypeError, match="cannot read a UtcDateTime"):
         DriverSelect(session.connection(), select(col(PassRun.started_at)))
+
+
+def test_key_lists_select_exactly_their_keys_also_when_empty(workspace: Workspace) -> None:
+    """``keys_in`` and a compiled-once ``keys_param`` statement, on integer and text columns:
+    the rows of the keys given, none for no keys (on PostgreSQL the array takes the column's
+    type, so an empty list of integer keys is not a text array), the same on the seventh run
+    as on the first (psycopg prepares a statement after five)."""
+    from kfworkflow.storage.queries import keys_in, keys_param, keys_value
+
+    _ledger(workspace)
+    with write_session(workspace.ready_engine()) as session:
+        ids = dict(session.execute(select(col(Project.code), col(Project.id))).all())
+        by_id = session.execute(select(col(Project.code)).where(
+            keys_in(session, col(Project.id), [ids["P2"]]))).scalars().all()
+        none_by_id = session.execute(select(col(Project.code)).where(
+            keys_in(session, col(Project.id), []))).scalars().all()
+        none_by_code = session.execute(select(col(Project.id)).where(
+            keys_in(session, col(Project.code), []))).scalars().all()
+        connection = session.connection()
+        dialect = connection.dialect.name
+        compiled = DriverSelect(connection, select(col(Project.code)).where(
+            keys_param(col(Project.code), "codes", dialect)).order_by(col(Project.id)))
+        runs = [[row[0] for row in compiled.raw_rows(
+                    connection, {"codes": keys_value(dialect, keys)})]
+                for keys in (["P1", "P2"], [], ["P2"], ["P1"], [], ["P9"], ["P2", "P1"])]
+    assert by_id == ["P2"] and none_by_id == [] and none_by_code == []
+    assert runs == [["P1", "P2"], [], ["P2"], ["P1"], [], [], ["P1", "P2"]]

@@ -215,8 +215,10 @@ class FactsLoader:
             self._reports_select = DriverSelect(
                 connection, latest_reports_query(self.as_of, connection.dialect.name))
         select_ = self._reports_select
-        by_id = {self._chunk_ledger[code][0]: (facts, *self._chunk_ledger[code][1:])
-                 for code, facts in subjects}
+        by_id: dict[int, tuple[Facts, Any, Any]] = {}
+        for code, facts in subjects:
+            project_id, annual, funds = self._chunk_ledger[code]
+            by_id[project_id] = (facts, annual, funds)
         to_report_on = select_.converter(1)
         for row in select_.raw_rows(connection, {IDS: keys_value(connection.dialect.name,
                                                                  sorted(by_id))}):

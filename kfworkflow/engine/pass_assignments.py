@@ -121,7 +121,7 @@ class AssignmentWriter:
             statement: Select[Any] = (
                 select(*columns)
                 .where(col(Assignment.subject_kind) == bindparam(_KIND),
-                       keys_param(col(Assignment.subject_key), _KEYS, dialect, integers=False))
+                       keys_param(col(Assignment.subject_key), _KEYS, dialect))
                 .order_by(col(Assignment.id)))
             self._items_select = DriverSelect(connection, statement)
         return self._items_select.raw_rows(connection, {

@@ -108,7 +108,7 @@ def latest_reports_query(as_of: date, dialect: str) -> Select[Any]:
     project = Project.__table__  # type: ignore[attr-defined]
     statement = select(project.c.id)
     statement, _ = _join_latest_report(statement.select_from(project), project, as_of)
-    return statement.where(keys_param(project.c.id, IDS, dialect, integers=True))
+    return statement.where(keys_param(project.c.id, IDS, dialect))
 
 
 def _join_latest_report(statement: Select[Any], project: Any, as_of: date

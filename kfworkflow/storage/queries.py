@@ -186,16 +186,14 @@ def keys_in(session: Session, column: Any, keys: Sequence[Any]) -> Any:
     """``column IN keys`` with ONE bound parameter (a JSON array on SQLite, an array on
     PostgreSQL): thousands of keys per chunk compile and bind in microseconds."""
     dialect = session.get_bind().dialect.name
-    integers = isinstance(getattr(column, "type", None), Integer) or (
-        bool(keys) and isinstance(keys[0], int))
     return _in_param(column, bindparam(None, keys_value(dialect, keys),
-                                       type_=_param_type(dialect, integers)), dialect)
+                                       type_=_param_type(dialect, column)), dialect)
 
 
-def keys_param(column: Any, name: str, dialect: str, *, integers: bool) -> Any:
+def keys_param(column: Any, name: str, dialect: str) -> Any:
     """``column IN`` the keys bound later to parameter ``name`` (as ``keys_value``), for a
     statement compiled once and run many times."""
-    return _in_param(column, bindparam(name, type_=_param_type(dialect, integers)), dialect)
+    return _in_param(column, bindparam(name, type_=_param_type(dialect, column)), dialect)
 
 
 def keys_value(dialect: str, keys: Sequence[Any]) -> Any:
@@ -203,9 +201,11 @@ def keys_value(dialect: str, keys: Sequence[Any]) -> Any:
     return list(keys) if dialect == "postgresql" else json.dumps(list(keys), ensure_ascii=False)
 
 
-def _param_type(dialect: str, integers: bool) -> Any:
+def _param_type(dialect: str, column: Any) -> Any:
+    """An array of the column's kind of key on PostgreSQL (also when there are no keys);
+    the JSON text on SQLite."""
     if dialect == "postgresql":
-        return ARRAY(Integer() if integers else String())
+        return ARRAY(Integer() if isinstance(column.type, Integer) else String())
     return String()
 
 
