@@ -10,9 +10,12 @@ import calendar
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kfworkflow.reports.messages import messages
+
+if TYPE_CHECKING:
+    from kfworkflow.reports.context import ReviewedAssignment, WeeklyReview
 
 DASH = "—"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
@@ -60,6 +63,24 @@ def dimension_names(names: Iterable[str], t: Mapping[str, str]) -> str:
     """What a project is lit for: ``开工、资金`` — or ``t.light_none`` for nothing."""
     listed = [t.get(f"dimension_{name}", name) for name in names]
     return t["list_sep"].join(listed) if listed else t["light_none"]
+
+
+def review_counts(review: WeeklyReview, t: Mapping[str, str]) -> str:
+    """Part one's count line of the weekly list: 上周交办事项 N 项：已办结 …，已销号 …, ….
+    One wording for the md and html lists (the ``review_counts`` filter) and the workbook."""
+    return t["review_counts"].format(
+        total=len(review.items), resolved=review.resolved, closed_out=review.closed_out,
+        still_open=review.still_open, escalated=review.escalated, overdue=review.overdue)
+
+
+def review_outcome(reviewed: ReviewedAssignment, t: Mapping[str, str]) -> str:
+    """What became of last week's item, in one line; an escalated one names its new level,
+    holder and deadline (已升级 → 市级（…，… 前办结）). The md list and the workbook use it."""
+    if reviewed.outcome != "escalated":
+        return t.get(f"outcome_{reviewed.outcome}", reviewed.outcome)
+    now = reviewed.current
+    return t["escalated_to_holder"].format(level=t.get(f"level_{now.level}", now.level),
+                                           recipient=now.recipient, deadline=day(now.deadline_on))
 
 
 def markdown_text(value: str) -> str:
@@ -111,6 +132,8 @@ def build_filters(lang: str) -> dict[str, Callable[..., Any]]:
         "outcome": label("outcome"), "metric": lambda name: t.get(name, name),
         "event_kind": label("event"),
         "dimensions": lambda names: dimension_names(names, t),
+        "review_counts": lambda review: review_counts(review, t),
+        "review_outcome": lambda reviewed: review_outcome(reviewed, t),
     }
 
 

@@ -26,16 +26,15 @@ from kfworkflow.reports.context import (
     DocumentInfo,
     LaggingProject,
     MonthlyRanking,
-    ReviewedAssignment,
     WeeklyList,
-    WeeklyReview,
 )
 from kfworkflow.reports.filters import (
     build_filters,
-    day,
     dimension_names,
     format_period,
     pct,
+    review_counts,
+    review_outcome,
     unit_names,
 )
 from kfworkflow.reports.messages import messages
@@ -247,24 +246,6 @@ def _light(value: str | None, t: Mapping[str, str]) -> str | None:
     return None if value is None else t.get(f"light_{value}", value)
 
 
-def review_summary(review: WeeklyReview, t: Mapping[str, str]) -> str:
-    """Part one's count line, from the same context fields the md/html templates read."""
-    return t["review_counts"].format(
-        total=len(review.items), resolved=review.resolved, closed_out=review.closed_out,
-        still_open=review.still_open, escalated=review.escalated, overdue=review.overdue)
-
-
-def _outcome(reviewed: ReviewedAssignment, t: Mapping[str, str]) -> str:
-    """What became of last week's item; an escalated one names its new level, holder and
-    deadline, as the md/html lists do."""
-    if reviewed.outcome != "escalated":
-        return t.get(f"outcome_{reviewed.outcome}", reviewed.outcome)
-    now = reviewed.current
-    return t["escalated_to_holder"].format(level=t.get(f"level_{now.level}", now.level),
-                                           recipient=now.recipient,
-                                           deadline=day(now.deadline_on))
-
-
 def _lagging_values(p: LaggingProject, t: Mapping[str, str]) -> list[object]:
     """A slow project's row: the milestone columns only for a late milestone, what is lit only
     for the projects lit for something else than milestones or investment."""
@@ -282,9 +263,9 @@ def _weekly(doc: WeeklyList, t: Mapping[str, str]) -> list[XlsxSheet]:
     columns = _assignment_columns(t)
     review = _sheet(
         t["sheet_review"], [Column(t["outcome"]), *columns],
-        [[_outcome(r, t), *_assignment_values(r.item, t)]
+        [[review_outcome(r, t), *_assignment_values(r.item, t)]
          for r in doc.review.items],
-        [t["part_review"], review_summary(doc.review, t)])
+        [t["part_review"], review_counts(doc.review, t)])
     new = _sheet(t["sheet_new"], columns,
                  [_assignment_values(i, t) for i in doc.items],
                  [t["part_new"], *([] if doc.items else [t["none_listed"]])])
